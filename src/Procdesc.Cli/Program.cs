@@ -1,0 +1,3 @@
+using Procdesc.Cli;
+
+return RunCommand.Run(args);

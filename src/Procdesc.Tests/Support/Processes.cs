@@ -1,0 +1,101 @@
+using System.Diagnostics;
+
+namespace Procdesc.Tests.Support;
+
+/// <summary>Observing real processes through /proc, with bounded waits (never a fixed sleep).</summary>
+internal static class Processes
+{
+    internal static readonly TimeSpan DefaultBound = TimeSpan.FromSeconds(10);
+
+    /// <summary>The state letter of /proc/PID/stat (R, S, Z, …), or null when no such process exists.</summary>
+    internal static char? State(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2];
+        }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>A numbered field of /proc/PID/stat (1-based, as in proc(5)).</summary>
+    internal static string StatField(int pid, int field)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[field - 3];
+    }
+
+    /// <summary>The parent pid of a live process.</summary>
+    internal static int ParentOf(int pid) => int.Parse(StatField(pid, 4));
+
+    /// <summary>Retries a check of kernel state until it holds or the bound passes.</summary>
+    internal static bool Eventually(Func<bool> condition, TimeSpan? bound = null)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan limit = bound ?? DefaultBound;
+        int pause = 1;
+        while (!condition())
+        {
+            if (clock.Elapsed > limit)
+                return false;
+            Thread.Sleep(pause);
+            pause = Math.Min(pause * 2, 50);
+        }
+        return true;
+    }
+
+    /// <summary>True once the process is gone entirely (not even a zombie), i.e. reaped.</summary>
+    internal static bool EventuallyGone(int pid, TimeSpan? bound = null) => Eventually(() => State(pid) is null, bound);
+
+    /// <summary>Blocks on the descriptor with poll until the child has exited (POLLHUP); bounded.</summary>
+    internal static bool WaitForHangup(int fd, int timeoutMs = 10_000)
+    {
+        var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
+        int r = poll(fds, timeoutMs);
+        return r == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
+    }
+
+    /// <summary>
+    /// pdfork returns once the child's exec has passed the point of no return (the kernel wakes a
+    /// vfork parent when the old memory is released); the kernel then still closes close-on-exec
+    /// descriptors and lays out argv. This waits, bounded, until that is done too.
+    /// </summary>
+    internal static void WaitUntilExecFinished(int pid) =>
+        Eventually(() => File.ReadAllBytes($"/proc/{pid}/cmdline").Length > 0).ShouldBeTrue();
+
+    /// <summary>The descriptor numbers open in this process now.</summary>
+    internal static SortedSet<int> OpenDescriptors()
+    {
+        var result = new SortedSet<int>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            result.Add(int.Parse(Path.GetFileName(entry)));
+        // The directory handle used for the listing is gone by now.
+        result.RemoveWhere(fd => !File.Exists($"/proc/self/fd/{fd}") && !Directory.Exists($"/proc/self/fd/{fd}"));
+        return result;
+    }
+
+    /// <summary>Every descriptor open now was open at <paramref name="before"/>, once the library's
+    /// background work (reaping closed children) has settled; bounded.</summary>
+    internal static void NoDescriptorLeaked(SortedSet<int> before)
+    {
+        SortedSet<int> now = OpenDescriptors();
+        Eventually(() => (now = OpenDescriptors()).IsSubsetOf(before))
+            .ShouldBeTrue($"leaked descriptors: {string.Join(", ", now.Except(before))}");
+    }
+
+    /// <summary>The children of this process as the kernel lists them (zombies included).</summary>
+    internal static int[] Children()
+    {
+        var all = new List<int>();
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (string pid in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    all.Add(int.Parse(pid));
+            }
+            catch (IOException) { }
+        }
+        return all.ToArray();
+    }
+}

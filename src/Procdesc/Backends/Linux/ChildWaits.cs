@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+using Mono.Unix.Native;
+using Procdesc.Interop;
+using static Procdesc.Interop.LinuxSyscalls;
+
+namespace Procdesc.Backends.Linux;
+
+/// <summary>How one attempt to take a status from a child ended.</summary>
+internal enum WaitOutcome
+{
+    /// <summary>A status was reported (and, for an end without WNOWAIT, the child reaped).</summary>
+    Reported,
+    /// <summary>Nothing to report yet (WNOHANG semantics).</summary>
+    NothingYet,
+    /// <summary>The child is gone: reaped through the library, or elsewhere with no status kept.</summary>
+    Gone,
+    /// <summary>The kernel refused for another reason (errno set): e.g. not this process's child.</summary>
+    Failed,
+}
+
+/// <summary>A reported status in the kernel's terms (siginfo plus rusage).</summary>
+internal struct WaitReport
+{
+    public int Pid;
+    public int Code;
+    /// <summary>The exit code, or the host's signal number.</summary>
+    public int Status;
+    public uint Uid;
+    public LinuxRusage Usage;
+    public bool UsageMissing;
+
+    /// <summary>The wait(2) status word the host's own wait4 would have produced.</summary>
+    internal readonly int ToStatusWord() => Code switch
+    {
+        CLD_EXITED => (Status & 0xff) << 8,
+        CLD_KILLED => Status & 0x7f,
+        CLD_DUMPED => (Status & 0x7f) | 0x80,
+        CLD_STOPPED or CLD_TRAPPED => ((Status & 0xff) << 8) | 0x7f,
+        CLD_CONTINUED => 0xffff,
+        _ => 0,
+    };
+
+    internal readonly Rusage ToRusage() => UsageMissing
+        ? Rusage.Missing
+        : new Rusage(
+            TimeSpan.FromTicks(Usage.UtimeSec * TimeSpan.TicksPerSecond + Usage.UtimeUsec * 10),
+            TimeSpan.FromTicks(Usage.StimeSec * TimeSpan.TicksPerSecond + Usage.StimeUsec * 10),
+            Usage.MaxRss, Usage.MinFlt, Usage.MajFlt, Usage.NVcsw, Usage.NIvcsw);
+}
+
+/// <summary>
+/// Waiting on a child without ever giving one status to two callers. Statuses are consumed only
+/// under the record's lock with WNOHANG; blocking happens outside the lock with WNOWAIT, which
+/// only learns that something is there. So when several threads wait on one child, exactly one
+/// takes the status and the others find <see cref="ChildRecord.Reaped"/> set.
+/// </summary>
+internal static unsafe class ChildWaits
+{
+    /// <summary>One non-blocking attempt; <paramref name="linuxOptions"/> are host wait bits.</summary>
+    internal static WaitOutcome TryConsume(ChildRecord record, int linuxOptions, out WaitReport report, out int errno)
+    {
+        report = default;
+        errno = 0;
+        lock (record.Gate)
+        {
+            if (record.Reaped)
+                return WaitOutcome.Gone;
+            LinuxSiginfo info;
+            LinuxRusage usage;
+            int r;
+            do
+            {
+                info = default;
+                usage = default;
+                r = waitid(P_PIDFD, record.Anchor, &info, linuxOptions | WNOHANG | __WALL, &usage);
+                errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
+            } while (r < 0 && errno == (int)Errno.EINTR);
+
+            if (r < 0)
+            {
+                if (errno != (int)Errno.ECHILD || !record.CreatedHere)
+                    return WaitOutcome.Failed;
+                // Our child, yet not waitable: it was reaped outside the library (§10 L1).
+                if ((linuxOptions & WEXITED) != 0 && ProcessFacts.TryKeptExitStatus(record.Anchor, out int kept))
+                {
+                    report = FromStatusWord(record, kept);
+                    if ((linuxOptions & WNOWAIT) == 0)
+                        record.Reaped = true;
+                    return WaitOutcome.Reported;
+                }
+                record.Reaped = true;
+                return WaitOutcome.Gone;
+            }
+            if (info.Pid == 0)
+                return WaitOutcome.NothingYet;
+
+            report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+            if (info.Code is CLD_EXITED or CLD_KILLED or CLD_DUMPED && (linuxOptions & WNOWAIT) == 0)
+                record.Reaped = true;
+            return WaitOutcome.Reported;
+        }
+    }
+
+    /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to
+    /// report, or is gone; consumes nothing. The caller holds a lease on the anchor.</summary>
+    internal static void BlockUntilReportable(ChildRecord record, int linuxOptions)
+    {
+        LinuxSiginfo info = default;
+        waitid(P_PIDFD, record.Anchor, &info, (linuxOptions & ~WNOHANG) | WNOWAIT | __WALL, null);
+    }
+
+    /// <summary>Takes a status, blocking unless WNOHANG is set.</summary>
+    internal static WaitOutcome Wait(ChildRecord record, int linuxOptions, out WaitReport report, out int errno)
+    {
+        while (true)
+        {
+            WaitOutcome outcome = TryConsume(record, linuxOptions, out report, out errno);
+            if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
+                return outcome;
+            BlockUntilReportable(record, linuxOptions);
+        }
+    }
+
+    private static WaitReport FromStatusWord(ChildRecord record, int status)
+    {
+        int signal = status & 0x7f;
+        var report = new WaitReport { Pid = record.Pid, Uid = record.Uid, UsageMissing = true };
+        if (signal == 0)
+            (report.Code, report.Status) = (CLD_EXITED, (status >> 8) & 0xff);
+        else
+            (report.Code, report.Status) = ((status & 0x80) != 0 ? CLD_DUMPED : CLD_KILLED, signal);
+        return report;
+    }
+}

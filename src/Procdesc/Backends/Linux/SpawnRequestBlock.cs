@@ -1,0 +1,90 @@
+using System.Collections;
+using System.Runtime.InteropServices;
+using System.Text;
+using Procdesc.Interop;
+
+namespace Procdesc.Backends.Linux;
+
+/// <summary>
+/// A <see cref="PdChild"/> laid out in one block of native memory for the C helper. The child
+/// shares the caller's memory while the garbage collector may move managed objects, so everything
+/// it reads must live outside the managed heap.
+/// </summary>
+internal sealed unsafe class SpawnRequestBlock : IDisposable
+{
+    private readonly byte* _block;
+
+    /// <summary>The request, inside the native block (the helper keeps pointers into it).</summary>
+    internal SpawnRequest* Request { get; }
+
+    internal SpawnRequestBlock(PdChild child)
+    {
+        IReadOnlyList<string> env = child.Environment is { } given ? given : CurrentEnvironment();
+        int mapCount = child.FdMap.Length;
+
+        nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + env.Count + 1) * sizeof(byte*) + mapCount * 3 * sizeof(int));
+        size += StringBytes(child.Path) + StringBytes(child.WorkingDirectory);
+        foreach (string s in child.Arguments) size += StringBytes(s);
+        foreach (string s in env) size += StringBytes(s);
+
+        _block = (byte*)NativeMemory.Alloc(size);
+        byte* cursor = _block;
+        Request = (SpawnRequest*)Take(ref cursor, sizeof(SpawnRequest));
+        byte** argv = (byte**)Take(ref cursor, (child.Arguments.Length + 1) * sizeof(byte*));
+        byte** envp = (byte**)Take(ref cursor, (env.Count + 1) * sizeof(byte*));
+        int* fdMap = (int*)Take(ref cursor, mapCount * 2 * sizeof(int));
+        int* scratch = (int*)Take(ref cursor, mapCount * sizeof(int));
+
+        for (int i = 0; i < mapCount; i++)
+        {
+            fdMap[2 * i] = child.FdMap[i].ChildFd;
+            fdMap[2 * i + 1] = child.FdMap[i].ParentFd;
+        }
+        for (int i = 0; i < child.Arguments.Length; i++)
+            argv[i] = Put(ref cursor, child.Arguments[i]);
+        argv[child.Arguments.Length] = null;
+        for (int i = 0; i < env.Count; i++)
+            envp[i] = Put(ref cursor, env[i]);
+        envp[env.Count] = null;
+
+        *Request = new SpawnRequest
+        {
+            Path = Put(ref cursor, child.Path),
+            Argv = argv,
+            Envp = envp,
+            FdMap = fdMap,
+            FdScratch = scratch,
+            FdMapCount = mapCount,
+            WorkingDirectory = child.WorkingDirectory is null ? null : Put(ref cursor, child.WorkingDirectory),
+        };
+    }
+
+    public void Dispose() => NativeMemory.Free(_block);
+
+    /// <summary>.NET keeps its own copy of the environment on Unix; pass that one, as Process.Start does.</summary>
+    private static List<string> CurrentEnvironment()
+    {
+        var result = new List<string>();
+        foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+            result.Add($"{entry.Key}={entry.Value}");
+        return result;
+    }
+
+    private static nuint StringBytes(string? s) => s is null ? 0 : (nuint)Encoding.UTF8.GetByteCount(s) + 1;
+
+    private static byte* Take(ref byte* cursor, int bytes)
+    {
+        byte* at = cursor;
+        cursor += bytes;
+        return at;
+    }
+
+    private static byte* Put(ref byte* cursor, string s)
+    {
+        byte* at = cursor;
+        int written = Encoding.UTF8.GetBytes(s, new Span<byte>(cursor, Encoding.UTF8.GetByteCount(s)));
+        cursor[written] = 0;
+        cursor += written + 1;
+        return at;
+    }
+}

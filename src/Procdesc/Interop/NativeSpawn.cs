@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace Procdesc.Interop;
+
+/// <summary>The request handed to the C helper; layout matches <c>struct pd_spawn_request</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SpawnRequest
+{
+    public byte* Path;
+    public byte** Argv;
+    public byte** Envp;
+    public int* FdMap;
+    public int* FdScratch;
+    public int FdMapCount;
+    public int Reserved;
+    public byte* WorkingDirectory;
+}
+
+internal static unsafe partial class NativeSpawn
+{
+    /// <summary>Creates the child (clone3, vfork-style) and execs it; 0 or a positive errno.</summary>
+    [LibraryImport(Libraries.NativeSpawn, EntryPoint = "procdesc_spawn")]
+    internal static partial int Spawn(SpawnRequest* request, int* pidfd, int* pid);
+}

@@ -1,0 +1,95 @@
+using System.Collections.Immutable;
+
+namespace Procdesc;
+
+/// <summary>
+/// What a new child does between its creation and the start of its program: descriptor moves,
+/// a working directory, then exec. FreeBSD's pdfork continues in the child; a managed runtime cannot
+/// (code in a forked .NET child can hang in the garbage collector), so the library's pdfork takes
+/// this description and runs it in native code. Instances are immutable; the With* methods return
+/// a new description.
+/// </summary>
+public sealed class PdChild
+{
+    private PdChild(string path, ImmutableArray<string> argv, ImmutableArray<string>? envp,
+        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory)
+    {
+        Path = path;
+        Arguments = argv;
+        Environment = envp;
+        FdMap = fdMap;
+        WorkingDirectory = workingDirectory;
+    }
+
+    /// <summary>The program to execute, used as is (execve: no PATH search).</summary>
+    public string Path { get; }
+
+    /// <summary>The argument vector, argv[0] included.</summary>
+    public ImmutableArray<string> Arguments { get; }
+
+    /// <summary>The environment as "NAME=value" strings, or null to pass this process's environment
+    /// (as .NET sees it, including changes made with <see cref="System.Environment.SetEnvironmentVariable(string, string)"/>).</summary>
+    public ImmutableArray<string>? Environment { get; }
+
+    /// <summary>Descriptors the child receives: <c>ParentFd</c> of this process becomes <c>ChildFd</c>
+    /// in the child, without close-on-exec.</summary>
+    public ImmutableArray<(int ChildFd, int ParentFd)> FdMap { get; }
+
+    /// <summary>The child's working directory, or null to keep this process's.</summary>
+    public string? WorkingDirectory { get; }
+
+    /// <summary>Describes a child that executes <paramref name="path"/> with an explicit argument vector.</summary>
+    /// <param name="path">The program's path (execve semantics: no PATH search).</param>
+    /// <param name="argv">The whole argument vector, argv[0] included.</param>
+    /// <param name="envp">"NAME=value" strings; null passes this process's environment.</param>
+    /// <exception cref="ArgumentNullException">A null path, vector or element.</exception>
+    /// <exception cref="ArgumentException">A string containing a NUL character.</exception>
+    public static PdChild Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? envp = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(argv);
+        RejectNul(path, nameof(path));
+        return new PdChild(path, CheckedStrings(argv, nameof(argv)),
+            envp is null ? null : CheckedStrings(envp, nameof(envp)),
+            ImmutableArray<(int, int)>.Empty, null);
+    }
+
+    /// <summary>The child gets this process's <paramref name="parentFd"/> as <paramref name="childFd"/>
+    /// before exec (dup2 semantics; a later call for the same <paramref name="childFd"/> replaces it).
+    /// Mappings are applied together, so swaps such as {0 ← 5, 5 ← 0} work.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative descriptor number.</exception>
+    public PdChild WithFd(int childFd, int parentFd)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(childFd);
+        ArgumentOutOfRangeException.ThrowIfNegative(parentFd);
+        var map = FdMap.RemoveAll(m => m.ChildFd == childFd).Add((childFd, parentFd));
+        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory);
+    }
+
+    /// <summary>The child changes to <paramref name="path"/> before exec; a failure is pdfork's errno.</summary>
+    public PdChild WithWorkingDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        RejectNul(path, nameof(path));
+        return new PdChild(Path, Arguments, Environment, FdMap, path);
+    }
+
+    private static ImmutableArray<string> CheckedStrings(IReadOnlyList<string> values, string name)
+    {
+        var builder = ImmutableArray.CreateBuilder<string>(values.Count);
+        foreach (string value in values)
+        {
+            if (value is null)
+                throw new ArgumentNullException(name, "An element is null.");
+            RejectNul(value, name);
+            builder.Add(value);
+        }
+        return builder.MoveToImmutable();
+    }
+
+    private static void RejectNul(string value, string name)
+    {
+        if (value.Contains('\0'))
+            throw new ArgumentException("A NUL character cannot cross into a C string.", name);
+    }
+}

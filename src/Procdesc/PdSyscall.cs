@@ -1,0 +1,118 @@
+using Mono.Unix.Native;
+using Procdesc.Backends;
+using Procdesc.Numbering;
+
+namespace Procdesc;
+
+/// <summary>
+/// FreeBSD's process-descriptor calls, shaped like C so that ported code reads like the original:
+/// every call returns -1 on failure and sets errno — <see cref="System.Runtime.InteropServices.Marshal.GetLastPInvokeError"/>
+/// holds the host's number, <see cref="GetLastError"/> the canonical one — and none throws for an
+/// operating-system error. FreeBSD runs the native system calls; Linux emulates them with pidfds.
+/// Use it with <c>using static Procdesc.PdSyscall;</c>.
+/// </summary>
+public static class PdSyscall
+{
+    /// <summary>pdfork flag: the child survives the close of its last descriptor (no kill-on-close).</summary>
+    public const int PD_DAEMON = 0x1;
+
+    /// <summary>pdfork flag: the new descriptor is close-on-exec.</summary>
+    public const int PD_CLOEXEC = 0x2;
+
+    /// <summary>The name of the backend in use ("linux-pidfd", "freebsd-native", or "unsupported: …").</summary>
+    public static string Backend => ProcdescBackend.Current.Name;
+
+    /// <summary>
+    /// Creates a child that runs <paramref name="child"/> and a process descriptor for it. Unlike
+    /// FreeBSD's pdfork it returns only in the parent, after the child has exec'd (vfork-like);
+    /// an exec failure is reported here, with no child left behind.
+    /// </summary>
+    /// <param name="fd">The new descriptor: the lowest free number; -1 on failure.</param>
+    /// <param name="flags"><see cref="PD_DAEMON"/> and/or <see cref="PD_CLOEXEC"/>; others give EINVAL.</param>
+    /// <param name="child">What the child executes.</param>
+    /// <returns>The child's pid, or -1 with errno (EINVAL, the exec's errno, EAGAIN, ENOMEM, EMFILE…).</returns>
+    public static int pdfork(out int fd, int flags, PdChild child)
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        return ProcdescBackend.Current.PdFork(out fd, flags, child);
+    }
+
+    /// <summary>The pid of the process behind <paramref name="fd"/>, cached at creation: it stays
+    /// available after the child exits and after it is reaped.</summary>
+    /// <returns>0, or -1 with EBADF when <paramref name="fd"/> is not an open process descriptor.</returns>
+    public static int pdgetpid(int fd, out int pid) => ProcdescBackend.Current.PdGetPid(fd, out pid);
+
+    /// <summary>Sends <paramref name="signal"/> to the process behind <paramref name="fd"/>, and never
+    /// to another process, even once its pid has been recycled.</summary>
+    /// <returns>0 (also for a zombie, and for signal 0 as a permission check), or -1 with EINVAL (bad
+    /// signal, checked first), EBADF, ESRCH (already reaped) or EPERM.</returns>
+    public static int pdkill(int fd, Signum signal)
+    {
+        int native = HostNumbering.Current.SignalToNative(signal);
+        return pdkill(fd, native < 0 ? -1 : native);
+    }
+
+    /// <summary><see cref="pdkill(int, Signum)"/> with the host's own signal number, for numbers
+    /// <see cref="Signum"/> cannot name (realtime signals).</summary>
+    public static int pdkill(int fd, int nativeSignal) => ProcdescBackend.Current.PdKill(fd, nativeSignal);
+
+    /// <summary>
+    /// wait4 for the process behind <paramref name="fd"/> (the call FreeBSD documented, contract §4):
+    /// WEXITED is implied; the child is reaped when an exit is reported.
+    /// </summary>
+    /// <returns>The child's pid with <paramref name="status"/> (decode with the W* helpers) and
+    /// <paramref name="rusage"/>; 0 with WNOHANG while nothing is to report; -1 with ECHILD once
+    /// reaped, EBADF, or EINVAL (unknown option bits).</returns>
+    public static int pdwait4(int fd, out int status, PdWaitOptions options, out Rusage rusage) =>
+        ProcdescBackend.Current.PdWait4(fd, out status, options, out rusage);
+
+    /// <summary>FreeBSD 15.1's pdwait (contract §5): WEXITED is not implied.</summary>
+    /// <returns>0 with everything filled; -1 with EINVAL (no reporting option, unknown bits, or a
+    /// descriptor that is not a procdesc), EWOULDBLOCK (WNOHANG, nothing to report), ESRCH (already
+    /// reaped) or EBADF.</returns>
+    public static int pdwait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info) =>
+        ProcdescBackend.Current.PdWait(fd, out status, options, out wrusage, out info);
+
+    /// <summary>close(2) that keeps FreeBSD's kill-on-close: when the last descriptor of a child made
+    /// without <see cref="PD_DAEMON"/> closes, the child is sent SIGKILL and reaped in the background.
+    /// Returns before the child is dead.</summary>
+    public static int close(int fd) => ProcdescBackend.Current.Close(fd);
+
+    /// <summary>poll(2) where process descriptors report POLLHUP (and only that) once the child has
+    /// exited; other descriptors are reported exactly as poll(2) does.</summary>
+    public static int poll(Pollfd[] fds, int timeout)
+    {
+        ArgumentNullException.ThrowIfNull(fds);
+        return ProcdescBackend.Current.Poll(fds, timeout);
+    }
+
+    /// <summary>fstat(2), with FreeBSD's procdesc answer for process descriptors (contract §8).</summary>
+    public static int fstat(int fd, out Stat stat) => ProcdescBackend.Current.FStat(fd, out stat);
+
+    /// <summary>The canonical errno of the calling thread's last failed PdSyscall call.</summary>
+    public static Errno GetLastError() => LastError.Canonical;
+
+    /// <summary>True when the status reports a normal exit.</summary>
+    public static bool WIFEXITED(int status) => (status & 0x7f) == 0;
+
+    /// <summary>The exit code of a normal exit.</summary>
+    public static int WEXITSTATUS(int status) => (status >> 8) & 0xff;
+
+    /// <summary>True when the status reports a death by signal.</summary>
+    public static bool WIFSIGNALED(int status) => (status & 0x7f) != 0 && (status & 0x7f) != 0x7f && !WIFCONTINUED(status);
+
+    /// <summary>The canonical signal that killed the child.</summary>
+    public static Signum WTERMSIG(int status) => HostNumbering.Current.SignalFromNative(status & 0x7f);
+
+    /// <summary>True when the child dumped core.</summary>
+    public static bool WCOREDUMP(int status) => WIFSIGNALED(status) && (status & 0x80) != 0;
+
+    /// <summary>True when the status reports a stop.</summary>
+    public static bool WIFSTOPPED(int status) => (status & 0xff) == 0x7f && !WIFCONTINUED(status);
+
+    /// <summary>The canonical signal that stopped the child.</summary>
+    public static Signum WSTOPSIG(int status) => HostNumbering.Current.SignalFromNative((status >> 8) & 0xff);
+
+    /// <summary>True when the status reports a continue (SIGCONT).</summary>
+    public static bool WIFCONTINUED(int status) => status == HostNumbering.Current.ContinuedStatus;
+}

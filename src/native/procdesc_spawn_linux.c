@@ -1,0 +1,282 @@
+/*
+ * procdesc_spawn_linux.c — the child side of Procdesc's pdfork on Linux.
+ *
+ * Why this file exists: a .NET child that runs any managed code between clone and exec can hang
+ * forever in the runtime's GC rendezvous (see the platform notes). So the child made here runs
+ * only this file's code: a few raw system calls on its own small stack, then execve or _exit.
+ * Everything that managed code can do (argument marshalling, descriptor bookkeeping, kill-on-close)
+ * is done by managed code in the parent, before or after this call.
+ *
+ * The child is created vfork-style (CLONE_VM | CLONE_VFORK): the caller's page tables are shared,
+ * not copied, so creation cost does not grow with the caller's heap, and the calling thread is
+ * suspended until the child has exec'd or exited. Because the child shares our memory:
+ *   - it runs on a stack of its own (a buffer in this function's frame, unused by the suspended
+ *     parent thread), never on the parent's live frames;
+ *   - it never touches libc state: no malloc, no errno (raw syscalls return -errno here);
+ *   - every signal is blocked around the clone, so no handler of the parent can run in the child,
+ *     and the child resets every caught signal to its default before restoring the caller's mask;
+ *   - it reports an exec failure by writing its errno into memory the parent reads afterwards.
+ *
+ * exit_signal = 0 keeps the child invisible to wait(-1) and SIGCHLD-free until it execs; execve
+ * makes the kernel reset it to SIGCHLD (fs/exec.c), a Linux difference the library documents (L1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#define PD_CLONE_CLEAR_SIGHAND 0x100000000ULL
+#define PD_WALL 0x40000000
+#define PD_KERNEL_SIGSET_BYTES 8
+#define PD_MAX_SIGNAL 64
+/* The child needs a few hundred bytes; 16 KiB leaves room for any libc-free code path here. */
+#define PD_CHILD_STACK_BYTES (16 * 1024)
+
+/* What managed code asks for; laid out to match Procdesc.Interop.SpawnRequest. */
+struct pd_spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int *fd_map;         /* pairs {child fd, parent fd}, fd_map_count of them */
+    int *fd_scratch;     /* fd_map_count ints the child may overwrite */
+    int fd_map_count;
+    int reserved;
+    const char *cwd;     /* NULL: keep the caller's working directory */
+};
+
+/* Shared between the suspended parent and the child (same memory: CLONE_VM). */
+struct pd_spawn_shared {
+    const struct pd_spawn_request *req;
+    uint64_t caller_mask;
+    int handlers_already_cleared;
+    volatile int child_errno;
+};
+
+struct pd_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* Raw system calls: -errno on failure, and no write to the (parent thread's) errno. */
+static long raw_syscall(long n, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ __volatile__("syscall"
+                         : "=a"(ret)
+                         : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                         : "rcx", "r11", "memory");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    __asm__ __volatile__("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    return x0;
+#else
+    /* Other architectures: libc's syscall() writes the parent thread's errno on failure; the
+       parent never reads errno before overwriting it, so this is harmless there. */
+    long ret = syscall(n, a, b, c, d);
+    return ret == -1 ? -errno : ret;
+#endif
+}
+
+/*
+ * clone3, then run fn(arg) in the child on the stack named in args and exit with its result.
+ * Written in assembly because the child starts on a fresh stack right after the syscall
+ * instruction: no C frame exists there to return into. Returns the pid (parent) or -errno;
+ * -ENOSYS also where this architecture has no trampoline, so the caller falls back to clone().
+ */
+static long clone3_and_run(struct pd_clone_args *args, int (*fn)(void *), void *arg)
+{
+#if defined(__x86_64__)
+    long ret;
+    register void *r8 __asm__("r8") = (void *)fn;
+    register void *r9 __asm__("r9") = arg;
+    __asm__ __volatile__(
+        "syscall\n\t"
+        "testq %%rax, %%rax\n\t"
+        "jnz 1f\n\t"
+        "xorl %%ebp, %%ebp\n\t"    /* child: no caller frame */
+        "movq %%r9, %%rdi\n\t"
+        "callq *%%r8\n\t"
+        "movl %%eax, %%edi\n\t"
+        "movl %[sys_exit], %%eax\n\t"
+        "syscall\n\t"
+        "hlt\n"
+        "1:"
+        : "=a"(ret)
+        : "0"((long)SYS_clone3), "D"(args), "S"(sizeof *args), "r"(r8), "r"(r9),
+          [sys_exit] "i"(SYS_exit)
+        : "rcx", "r11", "memory", "cc");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = SYS_clone3;
+    register long x0 __asm__("x0") = (long)args;
+    register long x1 __asm__("x1") = sizeof *args;
+    register void *x9 __asm__("x9") = (void *)fn;
+    register void *x10 __asm__("x10") = arg;
+    __asm__ __volatile__(
+        "svc #0\n\t"
+        "cbnz x0, 1f\n\t"
+        "mov x29, xzr\n\t"         /* child: no caller frame */
+        "mov x30, xzr\n\t"
+        "mov x0, x10\n\t"
+        "blr x9\n\t"
+        "mov x8, %[sys_exit]\n\t"
+        "svc #0\n\t"
+        "brk #0\n"
+        "1:"
+        : "+r"(x0)
+        : "r"(x8), "r"(x1), "r"(x9), "r"(x10), [sys_exit] "i"(SYS_exit)
+        : "memory", "cc");
+    return x0;
+#else
+    (void)args; (void)fn; (void)arg;
+    return -ENOSYS;
+#endif
+}
+
+/* Layout of the kernel's struct sigaction on x86_64 and aarch64 (both have sa_restorer). */
+struct pd_kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+/* A handler of the parent must never run in the child: it would run managed code. Ignored
+   signals stay ignored, as across fork and exec. Only needed where CLONE_CLEAR_SIGHAND is not. */
+static void reset_caught_signals(void)
+{
+    for (int sig = 1; sig <= PD_MAX_SIGNAL; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        struct pd_kernel_sigaction old, dfl = { 0 };
+        dfl.handler = SIG_DFL;
+        if (raw_syscall(SYS_rt_sigaction, sig, 0, (long)&old, PD_KERNEL_SIGSET_BYTES) == 0
+            && old.handler != SIG_IGN && old.handler != SIG_DFL)
+            raw_syscall(SYS_rt_sigaction, sig, (long)&dfl, 0, PD_KERNEL_SIGSET_BYTES);
+    }
+}
+
+/*
+ * Give the child fd_map's parent descriptors under the requested numbers. Two passes, so that
+ * a mapping like {0<-5, 5<-0} works: first every source is copied above every target (those
+ * copies are close-on-exec and vanish at exec), then each copy is placed on its target without
+ * close-on-exec.
+ */
+static long apply_fd_map(const struct pd_spawn_request *req)
+{
+    int above = 3;
+    for (int i = 0; i < req->fd_map_count; i++)
+        if (req->fd_map[2 * i] >= above)
+            above = req->fd_map[2 * i] + 1;
+    for (int i = 0; i < req->fd_map_count; i++) {
+        long copy = raw_syscall(SYS_fcntl, req->fd_map[2 * i + 1], F_DUPFD_CLOEXEC, above, 0);
+        if (copy < 0)
+            return copy;
+        req->fd_scratch[i] = (int)copy;
+    }
+    for (int i = 0; i < req->fd_map_count; i++) {
+        long r = raw_syscall(SYS_dup3, req->fd_scratch[i], req->fd_map[2 * i], 0, 0);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int child_main(void *arg)
+{
+    struct pd_spawn_shared *shared = arg;
+    const struct pd_spawn_request *req = shared->req;
+
+    if (!shared->handlers_already_cleared)
+        reset_caught_signals();
+
+    long r = apply_fd_map(req);
+    if (r == 0 && req->cwd)
+        r = raw_syscall(SYS_chdir, (long)req->cwd, 0, 0, 0);
+    if (r == 0) {
+        raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&shared->caller_mask, 0,
+                    PD_KERNEL_SIGSET_BYTES);
+        r = raw_syscall(SYS_execve, (long)req->path, (long)req->argv, (long)req->envp, 0);
+    }
+    /* Only reached on failure. The parent reads this after we exit (CLONE_VFORK). */
+    shared->child_errno = (int)-r;
+    return 127;
+}
+
+/*
+ * Start req->path in a new process. Returns 0 with *pidfd_out (close-on-exec) and *pid_out
+ * filled, or a positive errno: the clone's, or the child's (fd moves, chdir, execve), in which
+ * case the failed child has already been reaped and nothing is left behind.
+ */
+__attribute__((visibility("default")))
+int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_out)
+{
+    _Alignas(16) char child_stack[PD_CHILD_STACK_BYTES];
+    struct pd_spawn_shared shared = { .req = req, .child_errno = 0 };
+    int pidfd = -1;
+
+    uint64_t block_all = ~0ULL;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&block_all, (long)&shared.caller_mask,
+                PD_KERNEL_SIGSET_BYTES);
+
+    struct pd_clone_args args = {
+        .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND,
+        .pidfd = (uint64_t)(uintptr_t)&pidfd,
+        .exit_signal = 0,
+        .stack = (uint64_t)(uintptr_t)child_stack,
+        .stack_size = sizeof child_stack,
+    };
+    shared.handlers_already_cleared = 1;
+    long pid = clone3_and_run(&args, child_main, &shared);
+    if (pid == -EINVAL) {
+        /* Before 5.5 clone3 rejects CLONE_CLEAR_SIGHAND: the child clears handlers itself. */
+        args.flags &= ~PD_CLONE_CLEAR_SIGHAND;
+        shared.handlers_already_cleared = 0;
+        pid = clone3_and_run(&args, child_main, &shared);
+    }
+    if (pid == -ENOSYS) {
+        /* No clone3 (old kernel, or a seccomp profile such as Docker's): clone() returns the
+           pidfd through parent_tid; the low byte of flags is the exit signal, here 0. */
+        shared.handlers_already_cleared = 0;
+        pid = clone(child_main, child_stack + sizeof child_stack,
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &shared, &pidfd);
+        if (pid < 0)
+            pid = -errno;
+    }
+
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&shared.caller_mask, 0,
+                PD_KERNEL_SIGSET_BYTES);
+
+    if (pid < 0)
+        return (int)-pid;
+    if (shared.child_errno != 0) {
+        /* The child never exec'd, so its exit signal is still 0: only __WALL sees it. Its
+           zombie pins the pid, so waiting by pid cannot reach another process. */
+        siginfo_t info;
+        while (waitid(P_PID, (id_t)pid, &info, WEXITED | PD_WALL) < 0 && errno == EINTR) {
+        }
+        close(pidfd);
+        return shared.child_errno;
+    }
+    *pidfd_out = pidfd;
+    *pid_out = (int)pid;
+    return 0;
+}
