@@ -8,7 +8,7 @@ namespace Procdesc.Backends.Linux;
 /// recycled descriptor number can never be mistaken for it.
 /// </summary>
 /// <remarks>
-/// The record owns a private "anchor" pidfd (close-on-exec, placed high): kill, wait and reap go
+/// A record of a child the library made owns a private "anchor" pidfd (close-on-exec, placed high): kill, wait and reap go
 /// through it rather than through the caller's number, which another thread may close and reuse
 /// at any time. The anchor is closed when the record is dropped, which waits for every in-flight
 /// use (a lease count) to end.
@@ -35,6 +35,7 @@ internal sealed class ChildRecord
     /// <summary>The pid, cached at creation or adoption (the kernel forgets it at reap); 0 if unknown.</summary>
     internal int Pid { get; }
 
+    /// <summary>The library's private pidfd for a child it made; -1 for a process it did not make.</summary>
     internal int Anchor { get; }
 
     /// <summary>Made by this library's pdfork: it is ours to reap, and kill-on-close applies to it
@@ -78,7 +79,7 @@ internal sealed class ChildRecord
     internal void EndLease()
     {
         if (Interlocked.Decrement(ref _leases) == DroppedBit)
-            Libc.close(Anchor);
+            CloseAnchor();
     }
 
     /// <summary>Forgets the child: the anchor is closed as soon as no lease holds it.</summary>
@@ -92,6 +93,12 @@ internal sealed class ChildRecord
                 return;
         } while (Interlocked.CompareExchange(ref _leases, leases | DroppedBit, leases) != leases);
         if (leases == 0)
+            CloseAnchor();
+    }
+
+    private void CloseAnchor()
+    {
+        if (Anchor >= 0)
             Libc.close(Anchor);
     }
 }

@@ -52,32 +52,44 @@ internal sealed class ChildTable
     }
 
     /// <summary>
-    /// Finds (or, for a pidfd the library did not make, adopts) the record the number names, and
-    /// leases its anchor: the caller must call <see cref="ChildRecord.EndLease"/> when done.
+    /// Finds the record of the process the number names (adopting a pidfd the library did not
+    /// make) and a pidfd that keeps naming it for the call; the caller disposes the lease.
     /// </summary>
-    internal DescriptorKind Resolve(int fd, out ChildRecord? record, out int errno)
+    internal DescriptorKind Resolve(int fd, out PidfdLease lease, out int errno)
     {
-        record = null;
+        lease = default;
         DescriptorKind kind = Classify(fd, out ulong inode, out errno);
         if (kind != DescriptorKind.Procdesc)
         {
             NoteNumberNames(fd, null);
             return kind;
         }
-        while (true)
+        if (_byInode.TryGetValue(inode, out ChildRecord? record) && record.CreatedHere && record.TryLease())
         {
-            if (!_byInode.TryGetValue(inode, out record))
-            {
-                record = Adopt(fd, inode, out errno);
-                if (record is null)
-                    return DescriptorKind.NotOpen;
-            }
-            if (record.TryLease())
-                break;
-            // Dropped an instant ago (its last known copy went away) while this number still names
-            // the process, e.g. a fresh pidfd_open copy: start over with a new record.
-            _byInode.TryRemove(new KeyValuePair<ulong, ChildRecord>(inode, record));
+            lease = new PidfdLease(record, record.Anchor, temporary: false);
+            NoteNumberNames(fd, record);
+            return DescriptorKind.Procdesc;
         }
+
+        // Not made here (or dropped an instant ago): work on a private duplicate, checked to name
+        // the same process as the number did a moment ago.
+        int copy = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, 0);
+        if (copy < 0 || LinuxStat.Identity(copy, out ulong dev, out ulong copyInode) != 0 || dev != PidfsDevice || copyInode != inode)
+        {
+            errno = copy < 0 ? Marshal.GetLastPInvokeError() : (int)Mono.Unix.Native.Errno.EBADF;
+            if (copy >= 0)
+                Libc.close(copy);
+            return DescriptorKind.NotOpen;
+        }
+        if (record is null || record.CreatedHere)
+        {
+            if (record is not null)
+                _byInode.TryRemove(new KeyValuePair<ulong, ChildRecord>(inode, record)); // dropped
+            ProcessFacts facts = ProcessFacts.Read(copy);
+            record = _byInode.GetOrAdd(inode, new ChildRecord(inode, facts.Pid, anchor: -1, createdHere: false,
+                daemon: true, facts.StartTimeUnixNs, facts.Uid, facts.Gid));
+        }
+        lease = new PidfdLease(record, copy, temporary: true);
         NoteNumberNames(fd, record);
         return DescriptorKind.Procdesc;
     }
@@ -95,11 +107,14 @@ internal sealed class ChildTable
         NoteNumberNames(fd, record);
     }
 
-    /// <summary>The number was closed through the library: the child may have lost its last copy.</summary>
-    internal void NoteClosed(int fd, ChildRecord record)
+    /// <summary>The number was closed through the library: the process it named, and the one it
+    /// was last seen naming if that differs, may have lost their last copy.</summary>
+    internal void NoteClosed(int fd, ChildRecord? record)
     {
-        _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, record));
-        Reaper.CheckCopies(record);
+        if (_lastSeenByFd.TryRemove(fd, out ChildRecord? before) && !ReferenceEquals(before, record))
+            Reaper.CheckCopies(before);
+        if (record is not null)
+            Reaper.CheckCopies(record);
     }
 
     /// <summary>Removes a record that has no descriptor left and needs no reaping.</summary>
@@ -133,24 +148,5 @@ internal sealed class ChildTable
         {
             _lastSeenByFd[fd] = now;
         }
-    }
-
-    /// <summary>Makes a record for a pidfd from elsewhere (inherited, received, pidfd_open).</summary>
-    private ChildRecord? Adopt(int fd, ulong inode, out int errno)
-    {
-        errno = 0;
-        int anchor = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, AnchorFloor);
-        if (anchor < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
-        ProcessFacts facts = ProcessFacts.Read(anchor);
-        var adopted = new ChildRecord(inode, facts.Pid, anchor, createdHere: false, daemon: true,
-            facts.StartTimeUnixNs, facts.Uid, facts.Gid);
-        ChildRecord winner = _byInode.GetOrAdd(inode, adopted);
-        if (!ReferenceEquals(winner, adopted))
-            adopted.Drop();
-        return winner;
     }
 }

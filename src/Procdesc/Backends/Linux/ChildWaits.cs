@@ -56,8 +56,9 @@ internal struct WaitReport
 /// </summary>
 internal static unsafe class ChildWaits
 {
-    /// <summary>One non-blocking attempt; <paramref name="linuxOptions"/> are host wait bits.</summary>
-    internal static WaitOutcome TryConsume(ChildRecord record, int linuxOptions, out WaitReport report, out int errno)
+    /// <summary>One non-blocking attempt through <paramref name="pidfd"/> (which names the record's
+    /// process); <paramref name="linuxOptions"/> are host wait bits.</summary>
+    internal static WaitOutcome TryConsume(ChildRecord record, int pidfd, int linuxOptions, out WaitReport report, out int errno)
     {
         report = default;
         errno = 0;
@@ -72,7 +73,7 @@ internal static unsafe class ChildWaits
             {
                 info = default;
                 usage = default;
-                r = waitid(P_PIDFD, record.Anchor, &info, linuxOptions | WNOHANG | __WALL, &usage);
+                r = waitid(P_PIDFD, pidfd, &info, linuxOptions | WNOHANG | __WALL, &usage);
                 errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
             } while (r < 0 && errno == (int)Errno.EINTR);
 
@@ -81,7 +82,7 @@ internal static unsafe class ChildWaits
                 if (errno != (int)Errno.ECHILD || !record.CreatedHere)
                     return WaitOutcome.Failed;
                 // Our child, yet not waitable: it was reaped outside the library (§10 L1).
-                if ((linuxOptions & WEXITED) != 0 && ProcessFacts.TryKeptExitStatus(record.Anchor, out int kept))
+                if ((linuxOptions & WEXITED) != 0 && ProcessFacts.TryKeptExitStatus(pidfd, out int kept))
                 {
                     report = FromStatusWord(record, kept);
                     if ((linuxOptions & WNOWAIT) == 0)
@@ -102,22 +103,22 @@ internal static unsafe class ChildWaits
     }
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to
-    /// report, or is gone; consumes nothing. The caller holds a lease on the anchor.</summary>
-    internal static void BlockUntilReportable(ChildRecord record, int linuxOptions)
+    /// report, or is gone; consumes nothing.</summary>
+    internal static void BlockUntilReportable(int pidfd, int linuxOptions)
     {
         LinuxSiginfo info = default;
-        waitid(P_PIDFD, record.Anchor, &info, (linuxOptions & ~WNOHANG) | WNOWAIT | __WALL, null);
+        waitid(P_PIDFD, pidfd, &info, (linuxOptions & ~WNOHANG) | WNOWAIT | __WALL, null);
     }
 
     /// <summary>Takes a status, blocking unless WNOHANG is set.</summary>
-    internal static WaitOutcome Wait(ChildRecord record, int linuxOptions, out WaitReport report, out int errno)
+    internal static WaitOutcome Wait(ChildRecord record, int pidfd, int linuxOptions, out WaitReport report, out int errno)
     {
         while (true)
         {
-            WaitOutcome outcome = TryConsume(record, linuxOptions, out report, out errno);
+            WaitOutcome outcome = TryConsume(record, pidfd, linuxOptions, out report, out errno);
             if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
                 return outcome;
-            BlockUntilReportable(record, linuxOptions);
+            BlockUntilReportable(pidfd, linuxOptions);
         }
     }
 

@@ -84,10 +84,10 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int PdGetPid(int fd, out int pid)
     {
         pid = 0;
-        if (_table.Resolve(fd, out ChildRecord? record, out int errno) != DescriptorKind.Procdesc)
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        pid = record!.Pid;
-        record.EndLease();
+        pid = lease.Record.Pid;
+        lease.Dispose();
         // A pidfd from elsewhere whose process was reaped before the library saw it: the kernel
         // no longer knows its pid.
         return pid > 0 ? 0 : LastError.Fail(Errno.ESRCH);
@@ -97,16 +97,12 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     {
         if (nativeSignal < 0 || nativeSignal > Numbering.HostNumbering.Current.MaxSignal)
             return LastError.Fail(Errno.EINVAL);
-        if (_table.Resolve(fd, out ChildRecord? record, out int errno) != DescriptorKind.Procdesc)
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        try
+        using (lease)
         {
-            // Through the anchor, never the caller's number: it names this child and no other.
-            return pidfd_send_signal(record!.Anchor, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
-        }
-        finally
-        {
-            record!.EndLease();
+            // Through the leased pidfd, never the caller's number: it names this process and no other.
+            return pidfd_send_signal(lease.Pidfd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
         }
     }
 
@@ -116,11 +112,11 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         rusage = default;
         if ((options & ~AllWaitOptions) != 0)
             return LastError.Fail(Errno.EINVAL);
-        if (_table.Resolve(fd, out ChildRecord? record, out int errno) != DescriptorKind.Procdesc)
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        try
+        using (lease)
         {
-            switch (ChildWaits.Wait(record!, ToLinuxOptions(options) | WEXITED, out WaitReport report, out errno))
+            switch (ChildWaits.Wait(lease.Record, lease.Pidfd, ToLinuxOptions(options) | WEXITED, out WaitReport report, out errno))
             {
                 case WaitOutcome.Reported:
                     status = report.ToStatusWord();
@@ -134,10 +130,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
                     return LastError.Fail(errno);
             }
         }
-        finally
-        {
-            record!.EndLease();
-        }
     }
 
     internal override int PdWait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info)
@@ -147,14 +139,14 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         info = default;
         if ((options & ~AllWaitOptions) != 0 || (options & ReportingOptions) == 0)
             return LastError.Fail(Errno.EINVAL);
-        DescriptorKind kind = _table.Resolve(fd, out ChildRecord? record, out int errno);
+        DescriptorKind kind = _table.Resolve(fd, out PidfdLease lease, out int errno);
         if (kind == DescriptorKind.NotOpen)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
         if (kind == DescriptorKind.NotProcdesc)
             return LastError.Fail(Errno.EINVAL);
-        try
+        using (lease)
         {
-            switch (ChildWaits.Wait(record!, ToLinuxOptions(options), out WaitReport report, out errno))
+            switch (ChildWaits.Wait(lease.Record, lease.Pidfd, ToLinuxOptions(options), out WaitReport report, out errno))
             {
                 case WaitOutcome.Reported:
                     var numbering = Numbering.HostNumbering.Current;
@@ -171,10 +163,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
                     return LastError.Fail(errno);
             }
         }
-        finally
-        {
-            record!.EndLease();
-        }
     }
 
     internal override int Close(int fd)
@@ -186,8 +174,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return LastError.Fail(Errno.EBADF); // the library's private copy is not the caller's to close
         if (Libc.close(fd) != 0)
             return LastError.FailFromLastPInvoke();
-        if (record is not null)
-            _table.NoteClosed(fd, record);
+        _table.NoteClosed(fd, record);
         return 0;
     }
 
@@ -222,36 +209,32 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int FStat(int fd, out Stat stat)
     {
         stat = default;
-        DescriptorKind kind = _table.Resolve(fd, out ChildRecord? record, out int errno);
+        DescriptorKind kind = _table.Resolve(fd, out PidfdLease lease, out int errno);
         if (kind == DescriptorKind.NotOpen)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
         if (kind == DescriptorKind.NotProcdesc)
             return LinuxStat.Full(fd, out stat) == 0 ? 0 : LastError.FailFromLastPInvoke();
-        try
+        using (lease)
         {
-            stat = ProcdescStat(record!);
+            stat = ProcdescStat(lease.Record, lease.Pidfd);
             return 0;
-        }
-        finally
-        {
-            record!.EndLease();
         }
     }
 
     /// <summary>What FreeBSD's procdesc fstat reports (contract §8).</summary>
-    private static Stat ProcdescStat(ChildRecord record)
+    private static Stat ProcdescStat(ChildRecord record, int pidfd)
     {
         var stat = new Stat { st_mode = FilePermissions.S_IFREG };
         bool reaped = record.Reaped;
         bool exited = reaped;
         if (!reaped)
         {
-            var probe = new NativePollfd { Fd = record.Anchor, Events = 1 };
+            var probe = new NativePollfd { Fd = pidfd, Events = 1 };
             Libc.poll(&probe, 1, 0);
             exited = (probe.Revents & 1) != 0;
             reaped = (probe.Revents & 0x10) != 0;
         }
-        if (reaped || !ProcessFacts.TryCredentials(record.Anchor, record.Pid, out uint uid, out uint gid))
+        if (reaped || !ProcessFacts.TryCredentials(pidfd, record.Pid, out uint uid, out uint gid))
             return stat;
         if (!exited)
             stat.st_mode |= FilePermissions.S_IRWXU;

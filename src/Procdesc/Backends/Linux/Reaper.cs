@@ -82,9 +82,11 @@ internal sealed unsafe class Reaper
 
     private void ReleaseUncopied()
     {
+        // Drain the eventfd, then re-arm, then take the queue: a candidate queued after the re-arm
+        // writes the eventfd again; one queued before it is in the queue we are about to take.
         ulong drained;
-        Volatile.Write(ref _pendingWake, 0);
         Libc.read(_wakeup, &drained, sizeof(ulong));
+        Interlocked.Exchange(ref _pendingWake, 0);
         var batch = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
         while (_candidates.TryDequeue(out ChildRecord? record))
             if (!record.Released)
@@ -130,12 +132,12 @@ internal sealed unsafe class Reaper
         if (Watch(record.Anchor))
             _watchedByAnchor[record.Anchor] = record;
         else
-            ChildWaits.Wait(record, WEXITED, out _, out _); // epoll full (ENOMEM): reap the slow way
+            ChildWaits.Wait(record, record.Anchor, WEXITED, out _, out _); // epoll full (ENOMEM): reap the slow way
     }
 
     private void ReapReleased(ChildRecord record)
     {
-        if (ChildWaits.TryConsume(record, WEXITED, out _, out _) == WaitOutcome.NothingYet)
+        if (ChildWaits.TryConsume(record, record.Anchor, WEXITED, out _, out _) == WaitOutcome.NothingYet)
             return;
         Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
         _watchedByAnchor.Remove(record.Anchor);

@@ -1,0 +1,18 @@
+namespace Procdesc.Tests.Support;
+
+/// <summary>
+/// Starts the library once before any test, so that its long-lived descriptors (the reaper's epoll
+/// and eventfd) exist before the first test's descriptor snapshot and are not taken for a leak.
+/// </summary>
+[SetUpFixture]
+public class LibraryWarmUp
+{
+    [OneTimeSetUp]
+    public void StartTheBackend()
+    {
+        TestContext.Progress.WriteLine($"Procdesc backend: {PdSyscall.Backend}");
+        int pid = Spawn.Sleeper(out int fd);
+        close(fd).ShouldBe(0);
+        Processes.EventuallyGone(pid).ShouldBeTrue();
+    }
+}

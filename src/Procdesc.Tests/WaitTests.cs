@@ -1,0 +1,912 @@
+using System.Runtime.InteropServices;
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
+
+/// <summary>Contract §4 (pdwait4, the wait4-shaped call) and §5 (pdwait, FreeBSD 15.1's call).</summary>
+[Contract("§4"), Contract("§5")]
+public partial class WaitTests
+{
+    /// <summary>A child that burns CPU in the shell for a while, then exits with 3.</summary>
+    private const string BurnThenExit3 = "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exit 3";
+
+    // ---------------------------------------------------------------- §4 pdwait4
+
+    [Test, Contract("§4 child exited (zombie): the pid, a wait status, rusage filled, the child reaped")]
+    public void Pdwait4_OnAnExitedChild_ReturnsThePid_TheStatus_TheRusage_AndReaps()
+    {
+        int pid = Spawn.Sh(out int fd, BurnThenExit3);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Processes.State(pid).ShouldBe('Z');
+
+            pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid);
+
+            WIFEXITED(status).ShouldBeTrue();
+            WEXITSTATUS(status).ShouldBe(3);
+            WIFSIGNALED(status).ShouldBeFalse();
+            WIFSTOPPED(status).ShouldBeFalse();
+            usage.IsMissing.ShouldBeFalse();
+            (usage.UserTime + usage.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
+            usage.MaxRssKiB.ShouldBeGreaterThan(0);
+            Processes.State(pid).ShouldBeNull("reaped by the call itself, not later");
+            Processes.Children().ShouldNotContain(pid);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§4 child exited: a death by signal is a wait status too")]
+    public void Pdwait4_OnAKilledChild_ReportsTheSignal()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid);
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+            WIFEXITED(status).ShouldBeFalse();
+            WCOREDUMP(status).ShouldBeFalse();
+            usage.IsMissing.ShouldBeFalse();
+            Processes.State(pid).ShouldBeNull();
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.None)]
+    [TestCase(PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WNOHANG)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WUNTRACED)]
+    [TestCase(PdWaitOptions.WCONTINUED)]
+    [Contract("§4 WEXITED: implied, as for wait4")]
+    public void Pdwait4_ImpliesWEXITED(PdWaitOptions options)
+    {
+        int pid = Spawn.Exiting(out int fd, 42);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            pdwait4(fd, out int status, options, out _).ShouldBe(pid);
+            WIFEXITED(status).ShouldBeTrue();
+            WEXITSTATUS(status).ShouldBe(42);
+            Processes.State(pid).ShouldBeNull();
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.WNOHANG)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED)]
+    [Contract("§4 WNOHANG and the child still running: 0; status 0")]
+    public void Pdwait4_WithWNOHANG_OnARunningChild_ReturnsZero(PdWaitOptions options)
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdwait4(fd, out int status, options, out _).ShouldBe(0);
+            status.ShouldBe(0);
+            Processes.State(pid).ShouldNotBeNull();
+            Processes.State(pid).ShouldNotBe('Z');
+            // Nothing was consumed: the exit is still reported afterwards.
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait4(fd, out status, PdWaitOptions.None, out _).ShouldBe(pid);
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§4 WUNTRACED / WCONTINUED: report a stop / a continue (the child is not reaped)")]
+    public void Pdwait4_WUNTRACEDReportsAStop_AndWCONTINUEDAContinue_WithoutReaping()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
+            Processes.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
+
+            // Without WUNTRACED a stop is not reported.
+            pdwait4(fd, out int status, PdWaitOptions.WNOHANG | PdWaitOptions.WCONTINUED, out _).ShouldBe(0);
+
+            pdwait4(fd, out status, PdWaitOptions.WUNTRACED, out _).ShouldBe(pid);
+            WIFSTOPPED(status).ShouldBeTrue();
+            WSTOPSIG(status).ShouldBe(Signum.SIGSTOP);
+            WIFEXITED(status).ShouldBeFalse();
+            WIFSIGNALED(status).ShouldBeFalse();
+            WIFCONTINUED(status).ShouldBeFalse();
+            Processes.State(pid).ShouldBe('T', "a stop report does not reap");
+            // As with wait4, one stop is reported once.
+            pdwait4(fd, out status, PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED, out _).ShouldBe(0);
+
+            pdkill(fd, Signum.SIGCONT).ShouldBe(0);
+            // Without WCONTINUED a continue is not reported.
+            pdwait4(fd, out status, PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED, out _).ShouldBe(0);
+
+            pdwait4(fd, out status, PdWaitOptions.WCONTINUED, out _).ShouldBe(pid);
+            WIFCONTINUED(status).ShouldBeTrue();
+            WIFSTOPPED(status).ShouldBeFalse();
+            WIFEXITED(status).ShouldBeFalse();
+            WIFSIGNALED(status).ShouldBeFalse();
+            Processes.Eventually(() => Processes.State(pid) is 'S' or 'R').ShouldBeTrue("the child runs again, not reaped");
+
+            // The child is still this descriptor's, and its end is still reported.
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait4(fd, out status, PdWaitOptions.None, out _).ShouldBe(pid);
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.None)]
+    [TestCase(PdWaitOptions.WNOHANG)]
+    [TestCase(PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED)]
+    [Contract("§4 already reaped through the library (a previous pdwait4): -1, ECHILD — never the kept status again")]
+    public void Pdwait4_AfterAPdwait4_FailsWithECHILD(PdWaitOptions options)
+    {
+        Spawn.Reaped(out int fd, 6);
+        int copy = TestLibc.dup(fd);
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            ShouldFailWith(pdwait4(fd, out int status, options, out _), Errno.ECHILD);
+            status.ShouldBe(0);
+            ShouldFailWith(pdwait4(fd, out _, options, out _), Errno.ECHILD);
+            ShouldFailWith(pdwait4(copy, out status, options, out _), Errno.ECHILD);
+            status.ShouldBe(0);
+        }
+        finally
+        {
+            close(copy);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§4 already reaped through the library (a previous pdwait4 or pdwait through any duplicate): -1, ECHILD")]
+    public void Pdwait4_AfterAReapThroughADuplicate_FailsWithECHILD()
+    {
+        // Reaped by pdwait4 through a dup'ed copy, asked through the original.
+        int pid = Spawn.Exiting(out int fd, 5);
+        int copy = TestLibc.dup(fd);
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            pdwait4(copy, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
+            WEXITSTATUS(status).ShouldBe(5);
+            ShouldFailWith(pdwait4(fd, out status, PdWaitOptions.None, out _), Errno.ECHILD);
+            status.ShouldBe(0);
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.ECHILD);
+        }
+        finally
+        {
+            close(copy);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§4 already reaped through the library (a previous pdwait through any duplicate): -1, ECHILD")]
+    public void Pdwait4_AfterAPdwaitThroughADuplicate_FailsWithECHILD()
+    {
+        int pid = Spawn.Exiting(out int fd, 8);
+        int copy = TestLibc.dup(fd);
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            Processes.WaitForHangup(copy).ShouldBeTrue();
+            pdwait(copy, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
+            info.Pid.ShouldBe(pid);
+            WEXITSTATUS(status).ShouldBe(8);
+            ShouldFailWith(pdwait4(fd, out status, PdWaitOptions.None, out _), Errno.ECHILD);
+            status.ShouldBe(0);
+            ShouldFailWith(pdwait4(copy, out _, PdWaitOptions.None, out _), Errno.ECHILD);
+        }
+        finally
+        {
+            close(copy);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.None)]
+    [TestCase(PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WNOHANG)]
+    [Contract("§4 reaped outside the library (waitpid(pid)): Linux §10 L1, the kept status once, else -1, ECHILD"), Contract("§10 L1")]
+    [OnlyOn("Linux")]
+    public unsafe void Linux_Pdwait4_AfterAnOutsideWaitpid_ReturnsTheKeptStatusOnce_ThenECHILD(PdWaitOptions options)
+    {
+        int pid = Spawn.Exiting(out int fd, 11);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            Processes.State(pid).ShouldBeNull();
+
+            pdwait4(fd, out int status, options, out Rusage usage).ShouldBe(pid);
+            WIFEXITED(status).ShouldBeTrue();
+            WEXITSTATUS(status).ShouldBe(11);
+            status.ShouldBe(raw, "the status the kernel kept is the one waitpid saw");
+            usage.IsMissing.ShouldBeTrue("the kernel kept no rusage");
+            usage.UserTime.ShouldBe(TimeSpan.Zero);
+            usage.SystemTime.ShouldBe(TimeSpan.Zero);
+            usage.MaxRssKiB.ShouldBe(0);
+
+            ShouldFailWith(pdwait4(fd, out status, options, out usage), Errno.ECHILD);
+            status.ShouldBe(0);
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§4 reaped outside the library (waitpid(pid)): Linux §10 L1, a kept death by signal"), Contract("§10 L1")]
+    [OnlyOn("Linux")]
+    public unsafe void Linux_Pdwait4_AfterAnOutsideWaitpid_ReturnsAKeptSignal()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGTERM).ShouldBe(0);
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+
+            pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid);
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGTERM);
+            usage.IsMissing.ShouldBeTrue();
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§4 reaped outside the library (waitpid(pid)): FreeBSD -1, ECHILD")]
+    [OnlyOn("FreeBSD")]
+    public unsafe void FreeBsd_Pdwait4_AfterAnOutsideWaitpid_FailsWithECHILD()
+    {
+        int pid = Spawn.Exiting(out int fd, 11);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§4 fd not open / not a procdesc: -1, EBADF")]
+    public void Pdwait4_OnADescriptorThatIsNotOpen_FailsWithEBADF()
+    {
+        foreach (int fd in NumbersNotOpen())
+        {
+            ShouldFailWith(pdwait4(fd, out int status, PdWaitOptions.None, out _), Errno.EBADF);
+            status.ShouldBe(0);
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.EBADF);
+        }
+    }
+
+    [Test, Contract("§4 fd not open / not a procdesc (pipe, regular file, socket): -1, EBADF")]
+    public void Pdwait4_OnADescriptorThatIsNotAProcdesc_FailsWithEBADF()
+    {
+        var descriptors = OpenNonProcdescs();
+        try
+        {
+            foreach (var (what, fd) in descriptors)
+            {
+                ShouldFailWith(pdwait4(fd, out int status, PdWaitOptions.None, out _), Errno.EBADF, what);
+                status.ShouldBe(0);
+                ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.EBADF, what);
+            }
+        }
+        finally
+        {
+            foreach (var (_, fd) in descriptors)
+                TestLibc.close(fd);
+        }
+    }
+
+    [TestCase(64)]
+    [TestCase(128)]
+    [TestCase(1 << 20)]
+    [TestCase(64 | (int)PdWaitOptions.WEXITED)]
+    [TestCase(128 | (int)PdWaitOptions.WNOHANG)]
+    [TestCase(0x01000000)] // Linux's WNOWAIT: a host bit, not a FreeBSD option
+    [TestCase(0x40000000)] // Linux's __WALL
+    [TestCase(int.MinValue)]
+    [Contract("§4 unknown option bits: -1, EINVAL")]
+    public void Pdwait4_WithUnknownOptionBits_FailsWithEINVAL_AndReapsNothing(int options)
+    {
+        int pid = Spawn.Exiting(out int fd, 2);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            ShouldFailWith(pdwait4(fd, out int status, (PdWaitOptions)options, out _), Errno.EINVAL);
+            status.ShouldBe(0);
+            Processes.State(pid).ShouldBe('Z', "a refused call reaps nothing");
+            pdwait4(fd, out status, PdWaitOptions.None, out _).ShouldBe(pid);
+            WEXITSTATUS(status).ShouldBe(2);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, CancelAfter(30_000)]
+    [Contract("§4 blocking call while another thread reaps the same child: exactly one caller gets the status; the others -1, ECHILD")]
+    public void Pdwait4_ConcurrentBlockingCallers_ExactlyOneGetsTheStatus_TheOthersECHILD(CancellationToken token)
+    {
+        for (int round = 0; round < 5; round++)
+            OneRaceOfBlockedWaiters(token);
+    }
+
+    private static void OneRaceOfBlockedWaiters(CancellationToken token)
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        var copies = new List<int> { fd, fd };
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                int copy = TestLibc.dup(fd);
+                copy.ShouldBeGreaterThanOrEqualTo(0);
+                copies.Add(copy);
+            }
+
+            var waiters = copies.Select(copy => new BlockedWaiter(copy)).ToArray();
+            using var started = new CountdownEvent(waiters.Length);
+            foreach (BlockedWaiter waiter in waiters)
+                waiter.Start(started);
+            started.Wait(token);
+            foreach (BlockedWaiter waiter in waiters)
+                waiter.Warmup.ShouldBe(0, "a WNOHANG call on the running child, made first by every waiter");
+
+            if (OperatingSystem.IsLinux())
+            {
+                // Every waiter has entered its call and sleeps in the kernel (whatever it waits on).
+                Processes.Eventually(() => waiters.All(w => w.IsSleeping))
+                    .ShouldBeTrue("every waiter blocks in pdwait4 before the child dies");
+            }
+
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            foreach (BlockedWaiter waiter in waiters)
+                waiter.Join(token);
+
+            waiters.Count(w => w.Result == pid).ShouldBe(1, Describe(waiters));
+            BlockedWaiter winner = waiters.Single(w => w.Result == pid);
+            WIFSIGNALED(winner.Status).ShouldBeTrue();
+            WTERMSIG(winner.Status).ShouldBe(Signum.SIGKILL);
+            foreach (BlockedWaiter loser in waiters.Where(w => w != winner))
+            {
+                loser.Result.ShouldBe(-1, Describe(waiters));
+                loser.Canonical.ShouldBe(Errno.ECHILD, Describe(waiters));
+                loser.Native.ShouldBe((int)Errno.ECHILD);
+                loser.Status.ShouldBe(0);
+            }
+            Processes.State(pid).ShouldBeNull();
+        }
+        finally
+        {
+            // Killing first unblocks any waiter left behind by a failure.
+            Spawn.Cleanup(fd);
+            foreach (int copy in copies.Skip(2))
+                close(copy);
+        }
+    }
+
+    // ---------------------------------------------------------------- §5 pdwait
+
+    [Test, Contract("§5 success: 0 (not the pid); status, wrusage.self, siginfo (SIGCHLD, CLD_EXITED, pid, uid, status)")]
+    public void Pdwait_OnAnExitedChild_ReturnsZero_AndFillsEverything()
+    {
+        int pid = Spawn.Sh(out int fd, BurnThenExit3);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0);
+
+            WIFEXITED(status).ShouldBeTrue();
+            WEXITSTATUS(status).ShouldBe(3);
+            usage.Self.IsMissing.ShouldBeFalse();
+            (usage.Self.UserTime + usage.Self.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
+            usage.Self.MaxRssKiB.ShouldBeGreaterThan(0);
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_EXITED);
+            info.Pid.ShouldBe(pid);
+            info.Uid.ShouldBe((int)getuid());
+            info.Status.ShouldBe(3);
+            Processes.State(pid).ShouldBeNull("reaped");
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§5 success: siginfo code CLD_KILLED, status the signal")]
+    public void Pdwait_OnAKilledChild_ReportsCLD_KILLED()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0);
+
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+            WCOREDUMP(status).ShouldBeFalse();
+            usage.Self.IsMissing.ShouldBeFalse();
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_KILLED);
+            info.Pid.ShouldBe(pid);
+            info.Uid.ShouldBe((int)getuid());
+            info.Status.ShouldBe((int)Signum.SIGKILL);
+            Processes.State(pid).ShouldBeNull();
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§5 success: siginfo code CLD_DUMPED")]
+    public void Pdwait_OnAChildThatDumpedCore_ReportsCLD_DUMPED()
+    {
+        DirectoryInfo dir = Directory.CreateTempSubdirectory("procdesc-core-");
+        int fd = -1;
+        try
+        {
+            int pid = pdfork(out fd, PD_CLOEXEC,
+                PdChild.Exec(Spawn.Shell, ["sh", "-c", "ulimit -c unlimited; kill -QUIT $$"]).WithWorkingDirectory(dir.FullName));
+            pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
+            Processes.WaitForHangup(fd, 30_000).ShouldBeTrue();
+
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGQUIT);
+            WCOREDUMP(status).ShouldBeTrue();
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_DUMPED);
+            info.Pid.ShouldBe(pid);
+            info.Status.ShouldBe((int)Signum.SIGQUIT);
+            Processes.State(pid).ShouldBeNull();
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Test, Contract("§5 success: siginfo code CLD_STOPPED / CLD_CONTINUED (WUNTRACED / WCONTINUED)")]
+    public void Pdwait_ReportsCLD_STOPPED_AndCLD_CONTINUED_WithoutReaping()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
+            Processes.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
+
+            pdwait(fd, out int status, PdWaitOptions.WUNTRACED, out _, out PdSigInfo info).ShouldBe(0);
+            WIFSTOPPED(status).ShouldBeTrue();
+            WSTOPSIG(status).ShouldBe(Signum.SIGSTOP);
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_STOPPED);
+            info.Pid.ShouldBe(pid);
+            info.Uid.ShouldBe((int)getuid());
+            info.Status.ShouldBe((int)Signum.SIGSTOP);
+            Processes.State(pid).ShouldBe('T', "a stop report does not reap");
+
+            pdkill(fd, Signum.SIGCONT).ShouldBe(0);
+            pdwait(fd, out status, PdWaitOptions.WCONTINUED, out _, out info).ShouldBe(0);
+            WIFCONTINUED(status).ShouldBeTrue();
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_CONTINUED);
+            info.Pid.ShouldBe(pid);
+            info.Uid.ShouldBe((int)getuid());
+            info.Status.ShouldBe((int)Signum.SIGCONT);
+            Processes.Eventually(() => Processes.State(pid) is 'S' or 'R').ShouldBeTrue("the child runs again, not reaped");
+
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out info).ShouldBe(0);
+            info.Code.ShouldBe(PdSigInfo.CLD_KILLED);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§5 success with WNOWAIT: reported, the child left waitable")]
+    public void Pdwait_WithWNOWAIT_ReportsWithoutReaping()
+    {
+        int pid = Spawn.Exiting(out int fd, 12);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            for (int i = 0; i < 2; i++)
+            {
+                pdwait(fd, out int status, PdWaitOptions.WEXITED | PdWaitOptions.WNOWAIT, out _, out PdSigInfo info).ShouldBe(0);
+                WEXITSTATUS(status).ShouldBe(12);
+                info.Code.ShouldBe(PdSigInfo.CLD_EXITED);
+                info.Pid.ShouldBe(pid);
+                info.Status.ShouldBe(12);
+                Processes.State(pid).ShouldBe('Z', "WNOWAIT leaves the child waitable");
+            }
+            pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out PdSigInfo final).ShouldBe(0);
+            WEXITSTATUS(last).ShouldBe(12);
+            final.Pid.ShouldBe(pid);
+            Processes.State(pid).ShouldBeNull();
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.None)]
+    [TestCase(PdWaitOptions.WNOHANG)]
+    [TestCase(PdWaitOptions.WNOWAIT)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WNOWAIT)]
+    [Contract("§5 options contain none of WEXITED, WUNTRACED, WCONTINUED, WTRAPPED: -1, EINVAL (WEXITED is not implied)")]
+    public void Pdwait_WithoutAReportingOption_FailsWithEINVAL(PdWaitOptions options)
+    {
+        int pid = Spawn.Exiting(out int fd, 1);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            ShouldFailWith(pdwait(fd, out int status, options, out _, out PdSigInfo info), Errno.EINVAL);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            Processes.State(pid).ShouldBe('Z', "a refused call reaps nothing");
+            pdwait(fd, out status, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
+            WEXITSTATUS(status).ShouldBe(1);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(64)]
+    [TestCase(128)]
+    [TestCase(1 << 20)]
+    [TestCase(0x01000000)] // Linux's WNOWAIT
+    [TestCase(0x40000000)] // Linux's __WALL
+    [TestCase(int.MinValue)]
+    [Contract("§5 unknown option bits: -1, EINVAL")]
+    public void Pdwait_WithUnknownOptionBits_FailsWithEINVAL_AndReapsNothing(int bits)
+    {
+        int pid = Spawn.Exiting(out int fd, 2);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            ShouldFailWith(pdwait(fd, out _, (PdWaitOptions)bits | PdWaitOptions.WEXITED, out _, out _), Errno.EINVAL);
+            ShouldFailWith(pdwait(fd, out _, (PdWaitOptions)bits, out _, out _), Errno.EINVAL);
+            Processes.State(pid).ShouldBe('Z', "a refused call reaps nothing");
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
+            WEXITSTATUS(status).ShouldBe(2);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED)]
+    [TestCase(PdWaitOptions.WNOHANG | PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED)]
+    [Contract("§5 WNOHANG and the child still running: -1, EWOULDBLOCK (= EAGAIN)")]
+    public void Pdwait_WithWNOHANG_OnARunningChild_FailsWithEWOULDBLOCK(PdWaitOptions options)
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            ShouldFailWith(pdwait(fd, out int status, options, out _, out PdSigInfo info), Errno.EAGAIN);
+            GetLastError().ShouldBe(Errno.EWOULDBLOCK);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            Processes.State(pid).ShouldNotBeNull();
+            Processes.State(pid).ShouldNotBe('Z');
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out info).ShouldBe(0);
+            info.Code.ShouldBe(PdSigInfo.CLD_KILLED);
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(PdWaitOptions.WEXITED)]
+    [TestCase(PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG)]
+    [TestCase(PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED)]
+    [Contract("§5 already reaped through the library: -1, ESRCH")]
+    public void Pdwait_AfterAReapThroughTheLibrary_FailsWithESRCH(PdWaitOptions options)
+    {
+        // Reaped by pdwait4 (Spawn.Reaped); asked through the descriptor and through a dup'ed copy.
+        Spawn.Reaped(out int fd, 6);
+        int copy = TestLibc.dup(fd);
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            ShouldFailWith(pdwait(fd, out int status, options, out _, out PdSigInfo info), Errno.ESRCH);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            ShouldFailWith(pdwait(copy, out _, options, out _, out _), Errno.ESRCH);
+            ShouldFailWith(pdwait(fd, out _, options, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            close(copy);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§5 already reaped through the library (a previous pdwait through a duplicate): -1, ESRCH")]
+    public void Pdwait_AfterAPdwaitThroughADuplicate_FailsWithESRCH()
+    {
+        int pid = Spawn.Exiting(out int fd, 9);
+        int copy = TestLibc.dup(fd);
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            pdwait(copy, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
+            info.Pid.ShouldBe(pid);
+            WEXITSTATUS(status).ShouldBe(9);
+            ShouldFailWith(pdwait(fd, out status, PdWaitOptions.WEXITED, out _, out info), Errno.ESRCH);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            ShouldFailWith(pdwait(copy, out _, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            close(copy);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§5 reaped outside the library (waitpid(pid)): Linux §10 L1, the kept status once, else -1, ESRCH"), Contract("§10 L1")]
+    [OnlyOn("Linux")]
+    public unsafe void Linux_Pdwait_AfterAnOutsideWaitpid_ReturnsTheKeptStatusOnce_ThenESRCH()
+    {
+        int pid = Spawn.Exiting(out int fd, 13);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            Processes.State(pid).ShouldBeNull();
+
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0);
+            status.ShouldBe(raw);
+            WEXITSTATUS(status).ShouldBe(13);
+            usage.Self.IsMissing.ShouldBeTrue("the kernel kept no rusage");
+            usage.Self.UserTime.ShouldBe(TimeSpan.Zero);
+            usage.Self.MaxRssKiB.ShouldBe(0);
+            info.Signo.ShouldBe(Signum.SIGCHLD);
+            info.Code.ShouldBe(PdSigInfo.CLD_EXITED);
+            info.Pid.ShouldBe(pid);
+            info.Uid.ShouldBe((int)getuid());
+            info.Status.ShouldBe(13);
+
+            ShouldFailWith(pdwait(fd, out status, PdWaitOptions.WEXITED, out _, out info), Errno.ESRCH);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§5 reaped outside the library (waitpid(pid)): Linux §10 L1, a kept death by signal"), Contract("§10 L1")]
+    [OnlyOn("Linux")]
+    public unsafe void Linux_Pdwait_AfterAnOutsideWaitpid_ReturnsAKeptSignal()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        try
+        {
+            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+
+            pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0);
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+            usage.Self.IsMissing.ShouldBeTrue();
+            info.Code.ShouldBe(PdSigInfo.CLD_KILLED);
+            info.Pid.ShouldBe(pid);
+            info.Status.ShouldBe((int)Signum.SIGKILL);
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§5 reaped outside the library (waitpid(pid)): FreeBSD -1, ESRCH")]
+    [OnlyOn("FreeBSD")]
+    public unsafe void FreeBsd_Pdwait_AfterAnOutsideWaitpid_FailsWithESRCH()
+    {
+        int pid = Spawn.Exiting(out int fd, 13);
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            int raw;
+            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    [Test, Contract("§5 fd not open: -1, EBADF")]
+    public void Pdwait_OnADescriptorThatIsNotOpen_FailsWithEBADF()
+    {
+        foreach (int fd in NumbersNotOpen())
+        {
+            ShouldFailWith(pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info), Errno.EBADF);
+            status.ShouldBe(0);
+            info.ShouldBe(default);
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG, out _, out _), Errno.EBADF);
+        }
+    }
+
+    [Test, Contract("§5 fd open but not a procdesc (pipe, regular file, socket): -1, EINVAL")]
+    public void Pdwait_OnADescriptorThatIsNotAProcdesc_FailsWithEINVAL()
+    {
+        var descriptors = OpenNonProcdescs();
+        try
+        {
+            foreach (var (what, fd) in descriptors)
+            {
+                ShouldFailWith(pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out _), Errno.EINVAL, what);
+                status.ShouldBe(0);
+                ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG, out _, out _), Errno.EINVAL, what);
+            }
+        }
+        finally
+        {
+            foreach (var (_, fd) in descriptors)
+                TestLibc.close(fd);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>Checks a C-style failure: -1, the canonical errno and the host's number. Call it
+    /// directly on the call's result, so nothing runs in between to change errno.</summary>
+    private static void ShouldFailWith(int result, Errno expected, string? what = null)
+    {
+        int native = Marshal.GetLastPInvokeError();
+        Errno canonical = GetLastError();
+        result.ShouldBe(-1, what);
+        canonical.ShouldBe(expected, what);
+        native.ShouldBe(NativeErrno(expected), what);
+    }
+
+    /// <summary>The host's number for an errno (only EAGAIN among those used here differs).</summary>
+    private static int NativeErrno(Errno errno) =>
+        OperatingSystem.IsFreeBSD() && errno == Errno.EAGAIN ? 35 : (int)errno;
+
+    /// <summary>Descriptor numbers that name nothing: negative, huge, and one just closed.</summary>
+    private static int[] NumbersNotOpen()
+    {
+        int closed = TestLibc.dup(2);
+        closed.ShouldBeGreaterThanOrEqualTo(0);
+        TestLibc.close(closed).ShouldBe(0);
+        return [-1, int.MinValue, 1 << 20, int.MaxValue, closed];
+    }
+
+    /// <summary>Open descriptors of every kind that is not a process descriptor; the caller closes them.</summary>
+    private static List<(string What, int Fd)> OpenNonProcdescs()
+    {
+        var (read, write) = TestLibc.Pipe();
+        var (a, b) = TestLibc.SocketPair();
+        int file = TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+        var result = new List<(string, int)>
+        {
+            ("pipe (read end)", read), ("pipe (write end)", write), ("socket", a), ("socket (peer)", b),
+        };
+        if (file >= 0)
+            result.Add(("regular file", file));
+        file.ShouldBeGreaterThanOrEqualTo(0, "open(/etc/passwd)");
+        return result;
+    }
+
+    private static string Describe(IEnumerable<BlockedWaiter> waiters) =>
+        string.Join("; ", waiters.Select(w => $"fd {w.Fd}: {w.Result} ({w.Canonical})"));
+
+    [LibraryImport("libc")]
+    private static partial uint getuid();
+
+    [LibraryImport("libc")]
+    private static partial int gettid();
+
+    /// <summary>A thread that blocks in pdwait4 on one descriptor and keeps what it got, errno
+    /// included (read on its own thread: errno is per thread). It never throws.</summary>
+    private sealed class BlockedWaiter(int fd)
+    {
+        private Thread? _thread;
+        private volatile int _tid;
+
+        internal int Fd => fd;
+        internal int Warmup { get; private set; } = int.MinValue;
+        internal int Result { get; private set; } = int.MinValue;
+        internal int Status { get; private set; }
+        internal Errno Canonical { get; private set; }
+        internal int Native { get; private set; }
+        internal Exception? Failure { get; private set; }
+
+        /// <summary>True while the thread sleeps in the kernel (Linux: its /proc state is S).</summary>
+        internal bool IsSleeping => _tid > 0 && Processes.State(_tid) == 'S';
+
+        internal void Start(CountdownEvent started)
+        {
+            _thread = new Thread(() =>
+            {
+                bool signalled = false;
+                try
+                {
+                    if (OperatingSystem.IsLinux())
+                        _tid = gettid();
+                    // A first, non-blocking call: everything on the path is compiled and resolved
+                    // before the blocking call, so "sleeping" below means "blocked in pdwait4".
+                    Warmup = pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _);
+                    signalled = true;
+                    started.Signal();
+                    Result = pdwait4(fd, out int status, PdWaitOptions.None, out _);
+                    Native = Marshal.GetLastPInvokeError();
+                    Canonical = GetLastError();
+                    Status = status;
+                }
+                catch (Exception e)
+                {
+                    Failure = e;
+                    if (!signalled)
+                        started.Signal();
+                }
+            })
+            { IsBackground = true, Name = $"pdwait4 on fd {fd}" };
+            _thread.Start();
+        }
+
+        internal void Join(CancellationToken token)
+        {
+            while (!_thread!.Join(50))
+                token.ThrowIfCancellationRequested();
+            Failure.ShouldBeNull();
+        }
+    }
+}
