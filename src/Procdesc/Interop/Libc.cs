@@ -14,6 +14,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int fcntl(int fd, int cmd, int arg);
 
+    [LibraryImport(Libraries.Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags);
+
+    [LibraryImport(Libraries.Libc, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long lseek(int fd, long offset, int whence);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "fstat", SetLastError = true)]
     internal static partial int fstat(int fd, byte* statBuffer);
 

@@ -27,13 +27,15 @@ internal sealed unsafe class Reaper
     private readonly Dictionary<int, ChildRecord> _watchedByAnchor = new(); // reaper thread only
     private readonly int _epoll;
     private readonly int _wakeup;
+    private readonly OpenDescriptorList _openDescriptors;
     private int _pendingWake;
 
     internal Reaper(ChildTable table)
     {
         _table = table;
-        _epoll = Libc.epoll_create1(EPOLL_CLOEXEC);
-        _wakeup = Libc.eventfd(0, EFD_CLOEXEC);
+        _openDescriptors = new OpenDescriptorList(table.AnchorFloor);
+        _epoll = MoveAbove(Libc.epoll_create1(EPOLL_CLOEXEC), table.AnchorFloor);
+        _wakeup = MoveAbove(Libc.eventfd(0, EFD_CLOEXEC), table.AnchorFloor);
         if (_epoll < 0 || _wakeup < 0)
             throw new InvalidOperationException($"epoll/eventfd failed: errno {Marshal.GetLastPInvokeError()}");
         if (!Watch(_wakeup))
@@ -103,13 +105,12 @@ internal sealed unsafe class Reaper
     private HashSet<ulong> InodesWithCopies()
     {
         var inodes = new HashSet<ulong>();
-        foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        _openDescriptors.ForEach(fd =>
         {
-            if (!int.TryParse(Path.GetFileName(entry.AsSpan()), out int fd) || fd == _wakeup || fd == _epoll)
-                continue;
-            if (_table.Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc && !_table.IsAnchor(fd, inode))
+            if (fd != _wakeup && fd != _epoll && fd != _openDescriptors.Handle
+                && _table.Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc && !_table.IsAnchor(fd, inode))
                 inodes.Add(inode);
-        }
+        });
         return inodes;
     }
 
@@ -142,6 +143,16 @@ internal sealed unsafe class Reaper
         Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
         _watchedByAnchor.Remove(record.Anchor);
         _table.Forget(record);
+    }
+
+    /// <summary>The library's own long-lived descriptors stay out of the low numbers callers use.</summary>
+    private static int MoveAbove(int fd, int floor)
+    {
+        if (fd < 0 || fd >= floor)
+            return fd;
+        int moved = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, floor);
+        Libc.close(fd);
+        return moved;
     }
 
     private bool Watch(int fd)

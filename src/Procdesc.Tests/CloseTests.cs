@@ -1,0 +1,345 @@
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
+
+/// <summary>Contract §6: close(fd) and the life of the child (kill-on-close), for an explicit close.</summary>
+[Contract("§6")]
+public class CloseTests
+{
+    [Test, Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    public void LastClose_OfARunningChild_KillsIt_AndTheLibraryReapsIt()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        bool closed = false;
+        try
+        {
+            Processes.State(pid).ShouldNotBeNull();
+            close(fd).ShouldBe(0);
+            closed = true;
+            Processes.EventuallyGone(pid).ShouldBeTrue("killed and reaped in the background: no zombie left");
+            pdgetpid(fd, out _).ShouldBe(-1);
+            GetLastError().ShouldBe(Errno.EBADF);
+        }
+        finally
+        {
+            if (!closed)
+                Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§6 last descriptor closed: close frees the number at once, as close(2) does")]
+    public void AfterClose_TheNumberIsTheLowestFreeOne_ForTheCallersNextOpen()
+    {
+        // The background work a close starts (the copy scan, the kill, the reap) must never hold a
+        // low number, or `close(pd); open(…)` would not get pd back as it does on FreeBSD. Nothing
+        // but plain comparisons in the loop: a first assertion may load assemblies (more descriptors).
+        var misses = new List<string>();
+        for (int round = 0; round < 200; round++)
+        {
+            int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
+            int closed = close(fd);
+            int file = TestLibc.open("/dev/null", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+            if (pid <= 0 || closed != 0 || file != fd)
+                misses.Add($"round {round}: pid {pid} close {closed} reopened {file} instead of {fd}: " +
+                    string.Join(", ", Enumerable.Range(fd, Math.Max(0, file - fd)).Select(n => new FileInfo($"/proc/self/fd/{n}").LinkTarget)));
+            TestLibc.close(file);
+            if (!Processes.EventuallyGone(pid))
+                misses.Add($"round {round}: child {pid} not reaped");
+        }
+        misses.ShouldBeEmpty();
+    }
+
+    [TestCase(PD_CLOEXEC, TestName = "LastClose_OfAZombie_ReapsIt")]
+    [TestCase(PD_CLOEXEC | PD_DAEMON, TestName = "LastClose_OfAZombie_ReapsIt_EvenWithPD_DAEMON")]
+    [Contract("§6 last descriptor closed, child already a zombie")]
+    public void LastClose_OfAZombie_ReapsIt(int flags)
+    {
+        int pid = Spawn.Exiting(out int fd, 3, flags);
+        bool closed = false;
+        try
+        {
+            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Processes.State(pid).ShouldBe('Z');
+            close(fd).ShouldBe(0);
+            closed = true;
+            Processes.EventuallyGone(pid).ShouldBeTrue("the zombie is reaped");
+        }
+        finally
+        {
+            if (!closed)
+                Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test, Contract("§6 PD_DAEMON, last descriptor closed")]
+    public void Daemon_LastClose_LeavesTheChildRunning_AndReapsItWhenItExits()
+    {
+        var (read, write) = TestLibc.Pipe();
+        int fd = -1;
+        bool closed = false;
+        try
+        {
+            int pid = pdfork(out fd, PD_DAEMON | PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x; exit 0"]).WithFd(0, read));
+            pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
+            TestLibc.close(read);
+            read = -1;
+
+            close(fd).ShouldBe(0);
+            closed = true;
+            WaitForTheReaperToCatchUp();
+            StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
+
+            // Let it end on its own: it must not be left a zombie.
+            TestLibc.close(write);
+            write = -1;
+            Processes.EventuallyGone(pid).ShouldBeTrue("the daemon is reaped when it exits");
+        }
+        finally
+        {
+            if (write >= 0) TestLibc.close(write);
+            if (read >= 0) TestLibc.close(read);
+            if (!closed)
+                Spawn.Cleanup(fd);
+        }
+    }
+
+    [TestCase(true, TestName = "Duplicate_KeepsTheChildAlive_WhenTheOriginalClosesFirst")]
+    [TestCase(false, TestName = "Duplicate_KeepsTheChildAlive_WhenTheCopyClosesFirst")]
+    [Contract("§6 a duplicate (dup) is still open: closing one copy does not kill; closing the last one does")]
+    public void Duplicate_KeepsTheChildAlive_UntilTheLastCopyCloses(bool originalFirst)
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        int copy = TestLibc.dup(fd);
+        int first = originalFirst ? fd : copy, last = originalFirst ? copy : fd;
+        bool firstClosed = false, lastClosed = false;
+        try
+        {
+            copy.ShouldBeGreaterThanOrEqualTo(0);
+            close(first).ShouldBe(0);
+            firstClosed = true;
+            WaitForTheReaperToCatchUp();
+            StillRunning(pid).ShouldBeTrue("another copy is still open");
+            pdgetpid(last, out int viaLast).ShouldBe(0);
+            viaLast.ShouldBe(pid);
+
+            close(last).ShouldBe(0);
+            lastClosed = true;
+            Processes.EventuallyGone(pid).ShouldBeTrue("the last copy's close kills, and the child is reaped");
+        }
+        finally
+        {
+            if (!firstClosed) close(first);
+            if (!lastClosed) Spawn.Cleanup(last);
+        }
+    }
+
+    [Test]
+    [Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    [Contract("§6 last descriptor closed, child already a zombie")]
+    [Contract("§6 PD_DAEMON, last descriptor closed")]
+    [Contract("§6 a duplicate (dup, `Duplicate()`) is still open")]
+    public void Closes_LeaveNoDescriptorOfTheLibraryBehind()
+    {
+        // A first round loads whatever the runtime loads lazily (assemblies are mapped from open
+        // files): only the second round's descriptors are compared.
+        foreach (int pid in EveryKindOfClose())
+            Processes.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
+        var before = Processes.OpenDescriptors();
+
+        foreach (int pid in EveryKindOfClose())
+            Processes.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
+        Processes.NoDescriptorLeaked(before);
+    }
+
+    /// <summary>Closes children in every state and way; returns their pids.</summary>
+    private static List<int> EveryKindOfClose()
+    {
+        var pids = new List<int>();
+
+        pids.Add(Spawn.Sleeper(out int running));
+        close(running).ShouldBe(0);
+
+        pids.Add(Spawn.Exiting(out int zombie, 0));
+        Processes.WaitForHangup(zombie).ShouldBeTrue();
+        close(zombie).ShouldBe(0);
+
+        pids.Add(Spawn.Reaped(out int reaped));
+        close(reaped).ShouldBe(0);
+
+        pids.Add(Spawn.Sleeper(out int duplicated));
+        int copy = TestLibc.dup(duplicated);
+        close(duplicated).ShouldBe(0);
+        close(copy).ShouldBe(0);
+
+        pids.Add(Spawn.Exiting(out int daemon, 0, PD_DAEMON | PD_CLOEXEC));
+        close(daemon).ShouldBe(0);
+
+        pids.Add(Spawn.Sleeper(out int forgotten));
+        TestLibc.close(forgotten).ShouldBe(0); // behind the library's back, noticed on the next call
+        pdgetpid(forgotten, out _).ShouldBe(-1);
+        GetLastError().ShouldBe(Errno.EBADF);
+        return pids;
+    }
+
+    [Test]
+    [Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    [Contract("§2 fd open but not a process descriptor (file, pipe, socket)")]
+    public void NumberClosedBehindTheLibrarysBack_AndReusedByAFile_IsNoLongerTheChild_WhichIsKilled()
+    {
+        int fd = -1, oldPid = 0;
+        try
+        {
+            ReuseTheNumber(out fd, out oldPid, () => TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0));
+
+            // The library learns of the reuse on this call: the old child lost its last descriptor.
+            pdgetpid(fd, out _).ShouldBe(-1);
+            GetLastError().ShouldBe(Errno.EBADF);
+            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
+        }
+        finally
+        {
+            Spawn.Cleanup(fd); // whatever the number names now (the file, or the child if the test failed early)
+        }
+    }
+
+    [Test]
+    [Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    [Contract("§2 fd open but not a process descriptor (file, pipe, socket)")]
+    public void NumberReplacedWithDup2OfAFile_IsNoLongerTheChild_WhichIsKilled()
+    {
+        int oldPid = Spawn.Sleeper(out int fd);
+        int file = TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+        try
+        {
+            file.ShouldBeGreaterThanOrEqualTo(0);
+            TestLibc.dup2(file, fd).ShouldBe(fd);
+
+            pdgetpid(fd, out _).ShouldBe(-1);
+            GetLastError().ShouldBe(Errno.EBADF);
+            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
+        }
+        finally
+        {
+            if (file >= 0)
+                TestLibc.close(file);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test]
+    [Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    [Contract("§2 procdesc, child running, exited or already reaped")]
+    [Contract("§3 child running: the signal is delivered to that process and never to another one")]
+    public void NumberReusedByAnotherChild_NamesTheNewChild_AndTheOldOneIsKilled()
+    {
+        int fd = -1, oldPid = 0, newPid = 0;
+        try
+        {
+            ReuseTheNumber(out fd, out oldPid, () =>
+            {
+                newPid = pdfork(out int newFd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
+                newPid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
+                return newFd;
+            });
+
+            pdgetpid(fd, out int named).ShouldBe(0);
+            named.ShouldBe(newPid);
+
+            pdkill(fd, Signum.SIGTERM).ShouldBe(0);
+            pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(newPid);
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGTERM, "the new child got the signal");
+
+            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
+        }
+        finally
+        {
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    [Test]
+    [Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    [Contract("§3 child running: the signal is delivered to that process and never to another one")]
+    public void NumberReplacedWithDup2OfAnotherChild_NamesThatChild_AndTheOldOneIsKilled()
+    {
+        int oldPid = Spawn.Sleeper(out int fd);
+        int otherPid = Spawn.Sleeper(out int other);
+        try
+        {
+            TestLibc.dup2(other, fd).ShouldBe(fd);
+
+            pdgetpid(fd, out int named).ShouldBe(0);
+            named.ShouldBe(otherPid);
+            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
+            StillRunning(otherPid).ShouldBeTrue("the other child still has two descriptors");
+
+            pdkill(fd, Signum.SIGTERM).ShouldBe(0);
+            pdwait4(other, out int status, PdWaitOptions.None, out _).ShouldBe(otherPid);
+            WTERMSIG(status).ShouldBe(Signum.SIGTERM);
+        }
+        finally
+        {
+            Spawn.Cleanup(other);
+            Spawn.Cleanup(fd);
+        }
+    }
+
+    /// <summary>
+    /// Starts a sleeper under <paramref name="fd"/>, closes the number behind the library's back
+    /// and lets <paramref name="reuse"/> take it (it opens something: the lowest free number).
+    /// The .NET process has other threads — the library's reaper scans /proc/self/fd after closes
+    /// — which may hold a lower number for an instant; then the round is undone and tried again
+    /// (bounded).
+    /// </summary>
+    private static void ReuseTheNumber(out int fd, out int oldPid, Func<int> reuse)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            WaitForTheReaperToCatchUp();
+            oldPid = Spawn.Sleeper(out fd);
+            TestLibc.close(fd).ShouldBe(0);
+            int reused = reuse();
+            reused.ShouldBeGreaterThanOrEqualTo(0);
+            if (reused == fd)
+                return;
+            // Undo: the other number goes, and the old child is noticed through its own number.
+            Spawn.Cleanup(reused);
+            pdgetpid(fd, out _).ShouldBe(-1);
+            Processes.EventuallyGone(oldPid).ShouldBeTrue();
+            if (attempt == 5)
+            {
+                int closedNumber = fd;
+                fd = -1; // nothing of the test's is left under that number: the caller must not close it
+                Assert.Fail($"the closed number {closedNumber} was never the lowest free one (got {reused})");
+            }
+        }
+    }
+
+    /// <summary>Alive (sleeping or running, not a zombie) and no SIGKILL on its way.</summary>
+    private static bool StillRunning(int pid)
+    {
+        if (Processes.State(pid) is not ('S' or 'R'))
+            return false;
+        const ulong SigKill = 1UL << (9 - 1);
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
+                && (Convert.ToUInt64(line[7..].Trim(), 16) & SigKill) != 0)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A barrier for "the child was NOT killed": the library's reaper handles closes in order (in
+    /// batches), so once a child closed after the one under test has been killed and reaped, the
+    /// earlier close has been handled too.
+    /// </summary>
+    private static void WaitForTheReaperToCatchUp()
+    {
+        int pid = Spawn.Sleeper(out int fd);
+        close(fd).ShouldBe(0);
+        Processes.EventuallyGone(pid).ShouldBeTrue("the barrier child is killed and reaped");
+    }
+}
