@@ -291,6 +291,10 @@ public class CreationTests
         try
         {
             Processes.WaitForHangup(fd).ShouldBeTrue();
+            // wait(-1) must find this child and no other: let earlier tests' children (the runtime
+            // reaps System.Diagnostics.Process children in the background) be gone first.
+            Processes.Eventually(() => Processes.Children().SequenceEqual([pid])).ShouldBeTrue(
+                $"children: {string.Join(", ", Processes.Children())}");
             byte* info = stackalloc byte[128];
             TestLibc.waitid(TestLibc.P_ALL, 0, info, TestLibc.WEXITED | TestLibc.WNOHANG | TestLibc.WNOWAIT).ShouldBe(0);
             (*(int*)(info + 16)).ShouldBe(pid, "waitid(P_ALL) sees the exec'd child (L1)");

@@ -37,7 +37,7 @@ public partial class PollTests
         {
             var fds = new[] { new Pollfd { fd = fd, events = InOut } };
             var clock = Stopwatch.StartNew();
-            poll(fds, 100).ShouldBe(0);
+            Processes.PollThroughSignals(fds, 100).ShouldBe(0);
             clock.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(90));
             fds[0].revents.ShouldBe((PollEvents)0);
         }
@@ -55,7 +55,7 @@ public partial class PollTests
         {
             var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
             var clock = Stopwatch.StartNew();
-            poll(fds, 10_000).ShouldBe(1);
+            Processes.PollThroughSignals(fds, 10_000).ShouldBe(1);
             clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(9), "woken by the exit, not the timeout");
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);
             Processes.State(pid).ShouldBe('Z', "it returned because the child exited");
@@ -124,7 +124,7 @@ public partial class PollTests
                 PollOne(fd, InOut).ShouldBe(PollEvents.POLLHUP, $"reaped, poll #{i}");
             // A blocking poll does not block either.
             var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-            poll(fds, -1).ShouldBe(1);
+            Processes.PollThroughSignals(fds, -1).ShouldBe(1);
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);
         }
         finally
@@ -275,7 +275,7 @@ public partial class PollTests
     private static PollEvents BlockingPoll(int fd)
     {
         var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        return poll(fds, 10_000) == 1 ? fds[0].revents : (PollEvents)0;
+        return Processes.PollThroughSignals(fds, 10_000) == 1 ? fds[0].revents : (PollEvents)0;
     }
 
     /// <summary>What poll(2) itself reports for non-procdesc descriptors, called behind the library's back.</summary>

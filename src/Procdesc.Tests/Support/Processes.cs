@@ -51,8 +51,25 @@ internal static class Processes
     internal static bool WaitForHangup(int fd, int timeoutMs = 10_000)
     {
         var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        int r = poll(fds, timeoutMs);
+        int r = PollThroughSignals(fds, timeoutMs);
         return r == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
+    }
+
+    /// <summary>
+    /// PdSyscall.poll, resumed after EINTR for the rest of the time: children the tests start raise
+    /// SIGCHLD in this process on Linux (§10 L1), and once System.Diagnostics.Process has been used
+    /// the runtime handles it, which interrupts any blocking poll (poll(2) is never restarted).
+    /// </summary>
+    internal static int PollThroughSignals(Pollfd[] fds, int timeoutMs)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            int left = timeoutMs < 0 ? -1 : (int)Math.Max(0, timeoutMs - clock.ElapsedMilliseconds);
+            int r = poll(fds, left);
+            if (r >= 0 || GetLastError() != Errno.EINTR)
+                return r;
+        }
     }
 
     /// <summary>
