@@ -73,7 +73,7 @@ internal sealed class ChildTable
 
         // Not made here (or dropped an instant ago): work on a private duplicate, checked to name
         // the same process as the number did a moment ago.
-        int copy = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, AnchorFloor); // high: never the number a caller expects next
+        int copy = HighDescriptors.Duplicate(fd, AnchorFloor);
         if (copy < 0 || LinuxStat.Identity(copy, out ulong dev, out ulong copyInode) != 0 || dev != PidfsDevice || copyInode != inode)
         {
             errno = copy < 0 ? Marshal.GetLastPInvokeError() : (int)Mono.Unix.Native.Errno.EBADF;

@@ -67,7 +67,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         LinuxStat.Identity(pidfd, out _, out ulong inode);
         if ((flags & PdSyscall.PD_CLOEXEC) == 0)
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
-        int anchor = Libc.fcntl(pidfd, Libc.F_DUPFD_CLOEXEC, _table.AnchorFloor);
+        int anchor = HighDescriptors.Duplicate(pidfd, _table.AnchorFloor);
         if (anchor < 0)
         {
             error = Marshal.GetLastPInvokeError();

@@ -22,10 +22,7 @@ internal sealed unsafe class OpenDescriptorList
         int opened = Libc.open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (opened < 0)
             throw new InvalidOperationException($"cannot open /proc/self/fd: errno {Marshal.GetLastPInvokeError()}");
-        _directory = Libc.fcntl(opened, Libc.F_DUPFD_CLOEXEC, floor);
-        Libc.close(opened);
-        if (_directory < 0)
-            throw new InvalidOperationException($"cannot place the /proc/self/fd handle: errno {Marshal.GetLastPInvokeError()}");
+        _directory = HighDescriptors.MoveAbove(opened, floor);
     }
 
     /// <summary>The handle itself, which every listing contains.</summary>

@@ -34,8 +34,8 @@ internal sealed unsafe class Reaper
     {
         _table = table;
         _openDescriptors = new OpenDescriptorList(table.AnchorFloor);
-        _epoll = MoveAbove(Libc.epoll_create1(EPOLL_CLOEXEC), table.AnchorFloor);
-        _wakeup = MoveAbove(Libc.eventfd(0, EFD_CLOEXEC), table.AnchorFloor);
+        _epoll = HighDescriptors.MoveAbove(Libc.epoll_create1(EPOLL_CLOEXEC), table.AnchorFloor);
+        _wakeup = HighDescriptors.MoveAbove(Libc.eventfd(0, EFD_CLOEXEC), table.AnchorFloor);
         if (_epoll < 0 || _wakeup < 0)
             throw new InvalidOperationException($"epoll/eventfd failed: errno {Marshal.GetLastPInvokeError()}");
         if (!Watch(_wakeup))
@@ -143,16 +143,6 @@ internal sealed unsafe class Reaper
         Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
         _watchedByAnchor.Remove(record.Anchor);
         _table.Forget(record);
-    }
-
-    /// <summary>The library's own long-lived descriptors stay out of the low numbers callers use.</summary>
-    private static int MoveAbove(int fd, int floor)
-    {
-        if (fd < 0 || fd >= floor)
-            return fd;
-        int moved = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, floor);
-        Libc.close(fd);
-        return moved;
     }
 
     private bool Watch(int fd)

@@ -1,4 +1,6 @@
-namespace Procdesc.Tests.Support;
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
 
 /// <summary>
 /// Starts the library once before any test, so that its long-lived descriptors (the reaper's epoll

@@ -1,0 +1,76 @@
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
+
+/// <summary>pdfork when RLIMIT_NOFILE leaves no descriptor: EMFILE, and nothing left behind.</summary>
+public class ResourceLimitTests
+{
+    [Test, NonParallelizable, Contract("§1 creation fails: no child is left behind")]
+    public unsafe void WithNoFreeDescriptor_PdforkFailsWithEMFILE_AndLeavesNothing()
+    {
+        var before = Processes.OpenDescriptors();
+        int[] childrenBefore = Processes.Children();
+        ulong* saved = stackalloc ulong[2];
+        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        int lowestFree = TestLibc.dup(2);
+        TestLibc.close(lowestFree);
+        var outcomes = new List<(int Pid, int Fd, Errno Errno)>();
+        ulong* lowered = stackalloc ulong[2];
+        try
+        {
+            // No number below the limit is free: the clone cannot make the pidfd.
+            // Then exactly one is: the pidfd fits, the library's own copy does not.
+            foreach (int limit in new[] { lowestFree, lowestFree + 1 })
+            {
+                (lowered[0], lowered[1]) = ((ulong)limit, saved[1]);
+                TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+                int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
+                outcomes.Add((pid, fd, GetLastError()));
+                TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved);
+            }
+        }
+        finally
+        {
+            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        }
+        foreach (var (pid, fd, errno) in outcomes)
+        {
+            if (pid > 0)
+                Spawn.Cleanup(fd);
+            pid.ShouldBe(-1);
+            fd.ShouldBe(-1);
+            errno.ShouldBe(Errno.EMFILE);
+        }
+        Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true, "no child, not even a zombie");
+        Processes.NoDescriptorLeaked(before);
+    }
+
+    [Test, NonParallelizable, Contract("§1 success"), Contract("§2 procdesc, child running, exited or already reaped")]
+    public unsafe void WithALimitBelowTheLibrarysFloor_EverythingStillWorks()
+    {
+        // The library keeps its own descriptors high (1024 and up) when it can; a limit lowered
+        // below that after start-up must not break creation, waits or kill-on-close.
+        ulong* saved = stackalloc ulong[2];
+        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        ulong* lowered = stackalloc ulong[2] { 512, saved[1] };
+        var before = Processes.OpenDescriptors();
+        before.Where(fd => fd < 1024).Max().ShouldBeLessThan(480, "room below the lowered limit");
+        TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+        try
+        {
+            int waited = Spawn.Exiting(out int fd, 4);
+            pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(waited);
+            WEXITSTATUS(status).ShouldBe(4);
+            close(fd).ShouldBe(0);
+
+            int killed = Spawn.Sleeper(out int other);
+            close(other).ShouldBe(0);
+            Processes.EventuallyGone(killed).ShouldBeTrue();
+        }
+        finally
+        {
+            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        }
+        Processes.NoDescriptorLeaked(before);
+    }
+}
