@@ -1,6 +1,5 @@
 using System.Globalization;
 using Mono.Unix.Native;
-using static Procdesc.PdSyscall;
 
 namespace Procdesc.Cli;
 
@@ -44,36 +43,44 @@ internal static class RunCommand
             return Fail("missing PROGRAM (usage: procdesc run [--daemon] -- PROGRAM [ARGS...])", UsageError);
 
         string[] argv = args[i..];
-        string? path = ProgramPath.Resolve(argv[0]);
-        if (path is null)
+        PdChild child = PdChild.ExecFromPath(argv[0], argv);
+        if (!argv[0].Contains('/') && !File.Exists(child.Path))
             return Fail($"{argv[0]}: command not found", NotFound);
 
         var started = DateTime.UtcNow;
-        int pid = pdfork(out int fd, PD_CLOEXEC | (daemon ? PD_DAEMON : 0), PdChild.Exec(path, argv));
-        if (pid < 0)
+        ProcessDescriptor descriptor;
+        try
         {
-            Errno errno = GetLastError();
-            return Fail($"{argv[0]}: {ErrnoText(errno)}", errno is Errno.ENOENT ? NotFound : CannotExecute);
+            // The tool holds the only descriptor: if the tool dies in any way, the child dies too
+            // (unless --daemon).
+            descriptor = ProcessDescriptor.Fork(child, PdFlags.CloExec | (daemon ? PdFlags.Daemon : PdFlags.None));
+        }
+        catch (ProcessDescriptorException e)
+        {
+            return Fail($"{argv[0]}: {ErrnoText(e.Errno)}", e.Errno is Errno.ENOENT ? NotFound : CannotExecute);
         }
 
-        int reaped;
-        int status;
-        Rusage usage;
-        while ((reaped = pdwait4(fd, out status, PdWaitOptions.None, out usage)) < 0 && GetLastError() == Errno.EINTR)
+        ExitStatus status;
+        using (descriptor)
         {
+            try
+            {
+                status = descriptor.Wait();
+            }
+            catch (ProcessDescriptorException e)
+            {
+                return Fail($"wait: {ErrnoText(e.Errno)}", UsageError);
+            }
         }
         TimeSpan wall = DateTime.UtcNow - started;
-        close(fd);
-        if (reaped < 0)
-            return Fail($"pdwait4: {ErrnoText(GetLastError())}", UsageError);
-
-        string ending = WIFEXITED(status)
-            ? $"exited with code {WEXITSTATUS(status)}"
-            : $"killed by {WTERMSIG(status)}{(WCOREDUMP(status) ? " (core dumped)" : "")}";
+        Rusage usage = status.Usage;
+        string ending = status.Exited
+            ? $"exited with code {status.ExitCode}"
+            : $"killed by {status.TermSignal}{(status.CoreDumped ? " (core dumped)" : "")}";
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"procdesc: pid {pid} {ending}; user {usage.UserTime.TotalSeconds:0.000}s system {usage.SystemTime.TotalSeconds:0.000}s " +
+            $"procdesc: pid {status.Pid} {ending}; user {usage.UserTime.TotalSeconds:0.000}s system {usage.SystemTime.TotalSeconds:0.000}s " +
             $"wall {wall.TotalSeconds:0.000}s max RSS {usage.MaxRssKiB} KiB"));
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (int)WTERMSIG(status);
+        return status.Exited ? status.ExitCode : 128 + (int)status.TermSignal!.Value;
     }
 
     private static void PrintUsage(TextWriter to) => to.WriteLine(

@@ -54,6 +54,17 @@ public sealed class PdChild
             ImmutableArray<(int, int)>.Empty, null);
     }
 
+    /// <summary>
+    /// Like <see cref="Exec"/>, but a <paramref name="file"/> without '/' is looked up in PATH now,
+    /// as execvp(3) does: the first executable match, else the first match (exec then reports
+    /// EACCES), else a path that does not exist (ENOENT).
+    /// </summary>
+    public static PdChild ExecFromPath(string file, IReadOnlyList<string> argv, IReadOnlyList<string>? envp = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return Exec(ProgramSearch.Resolve(file, envp), argv, envp);
+    }
+
     /// <summary>The child gets this process's <paramref name="parentFd"/> as <paramref name="childFd"/>
     /// before exec (dup2 semantics; a later call for the same <paramref name="childFd"/> replaces it).
     /// Mappings are applied together, so swaps such as {0 ← 5, 5 ← 0} work.</summary>

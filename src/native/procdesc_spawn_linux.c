@@ -17,6 +17,9 @@
  *     and the child resets every caught signal to its default before restoring the caller's mask;
  *   - it reports an exec failure by writing its errno into memory the parent reads afterwards.
  *
+ * A child that must die with its parent arms PR_SET_PDEATHSIG before exec (it survives a normal
+ * exec); the caller guarantees that the creating thread lives as long as the process.
+ *
  * exit_signal = 0 keeps the child invisible to wait(-1) and SIGCHLD-free until it execs; execve
  * makes the kernel reset it to SIGCHLD (fs/exec.c), a Linux difference the library documents (L1).
  */
@@ -27,6 +30,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,8 +56,10 @@ struct pd_spawn_request {
     int *fd_map;         /* pairs {child fd, parent fd}, fd_map_count of them */
     int *fd_scratch;     /* fd_map_count ints the child may overwrite */
     int fd_map_count;
-    int reserved;
+    int death_signal;    /* 0, or the signal the child gets when its creating thread dies */
     const char *cwd;     /* NULL: keep the caller's working directory */
+    int expected_parent; /* the caller's pid, to detect a parent that died before the child armed death_signal */
+    int reserved;
 };
 
 /* Shared between the suspended parent and the child (same memory: CLONE_VM). */
@@ -207,6 +213,18 @@ static int child_main(void *arg)
 
     if (!shared->handlers_already_cleared)
         reset_caught_signals();
+
+    /* Kill-on-close when the whole parent dies (exit, crash, SIGKILL): the kernel sends
+       death_signal when the thread that created us exits, and the library creates such children
+       from one thread that lives as long as the process. If the parent died before this line,
+       we were already reparented and the signal will never come: give up now. */
+    if (req->death_signal) {
+        raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, req->death_signal, 0, 0);
+        if (raw_syscall(SYS_getppid, 0, 0, 0, 0) != req->expected_parent) {
+            shared->child_errno = ESRCH;
+            return 127;
+        }
+    }
 
     long r = apply_fd_map(req);
     if (r == 0 && req->cwd)

@@ -24,6 +24,27 @@ internal abstract class ProcdescBackend
     internal abstract int Poll(Pollfd[] fds, int timeout);
     internal abstract int FStat(int fd, out Stat stat);
 
+    // What the object layer (ProcessDescriptor) needs beyond the C-shaped calls. Same convention:
+    // -1 with errno, no exception for an operating-system error.
+
+    /// <summary>The pid and flags of a child this library made, behind any copy of its descriptor;
+    /// -1 with EBADF for anything else.</summary>
+    internal abstract int Describe(int fd, out int pid, out PdFlags flags);
+
+    /// <summary>
+    /// The child's exit status: 1 with <paramref name="status"/> once it has exited (reaping it if
+    /// nobody has; the status is kept for every later caller on every copy), 0 while it runs
+    /// (only when <paramref name="block"/> is false), -1 with errno (ECHILD: reaped with no status kept).
+    /// </summary>
+    internal abstract int GetExit(int fd, bool block, out ExitStatus status);
+
+    /// <summary>1 once the child has exited (reaped or not), 0 while it runs, -1 with errno.</summary>
+    internal abstract int HasExited(int fd);
+
+    /// <summary>A task completing with the exit status (as <see cref="GetExit"/> would give it), failing
+    /// with <see cref="ProcessDescriptorException"/>, or canceled. Watched by one background thread.</summary>
+    internal abstract Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation);
+
     private static ProcdescBackend Create()
     {
         if (OperatingSystem.IsLinux())

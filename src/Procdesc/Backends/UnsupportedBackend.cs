@@ -23,4 +23,9 @@ internal sealed class UnsupportedBackend(string reason) : ProcdescBackend
     internal override int Close(int fd) => Interop.Libc.close(fd) == 0 ? 0 : LastError.FailFromLastPInvoke();
     internal override int Poll(Pollfd[] fds, int timeout) => LastError.Fail(Errno.ENOSYS);
     internal override int FStat(int fd, out Stat stat) { stat = default; return LastError.Fail(Errno.ENOSYS); }
+    internal override int Describe(int fd, out int pid, out PdFlags flags) { pid = 0; flags = 0; return LastError.Fail(Errno.ENOSYS); }
+    internal override int GetExit(int fd, bool block, out ExitStatus status) { status = default; return LastError.Fail(Errno.ENOSYS); }
+    internal override int HasExited(int fd) => LastError.Fail(Errno.ENOSYS);
+    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation) =>
+        Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ENOSYS, (int)Errno.ENOSYS));
 }

@@ -12,8 +12,10 @@ internal unsafe struct SpawnRequest
     public int* FdMap;
     public int* FdScratch;
     public int FdMapCount;
-    public int Reserved;
+    public int DeathSignal;
     public byte* WorkingDirectory;
+    public int ExpectedParent;
+    public int Reserved;
 }
 
 internal static unsafe partial class NativeSpawn

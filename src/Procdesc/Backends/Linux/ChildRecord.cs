@@ -60,6 +60,13 @@ internal sealed class ChildRecord
     /// status was reported once): later waits answer ECHILD/ESRCH.</summary>
     internal bool Reaped { get; set; }
 
+    /// <summary>How the child ended, once the library reaped it (or reported the kernel's kept
+    /// status): every later object-layer wait, on any copy, gets this.</summary>
+    internal ExitStatus? Final { get; set; }
+
+    /// <summary>Pending asynchronous waits (guarded by <see cref="Gate"/>).</summary>
+    internal List<ExitWaiter>? Waiters { get; set; }
+
     /// <summary>No descriptor of this process (but the anchor) names the child any more.</summary>
     internal bool Released { get; set; }
 

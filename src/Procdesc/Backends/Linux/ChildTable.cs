@@ -31,7 +31,7 @@ internal sealed class ChildTable
     /// <summary>Anchors are placed at or above this number, away from the numbers callers expect.</summary>
     internal int AnchorFloor { get; }
 
-    internal Reaper Reaper { get; set; } = null!;
+    internal ExitReactor Reactor { get; set; } = null!;
 
     /// <summary>Classifies a number without adopting anything; the inode is set for a procdesc.</summary>
     internal DescriptorKind Classify(int fd, out ulong inode, out int errno)
@@ -112,9 +112,9 @@ internal sealed class ChildTable
     internal void NoteClosed(int fd, ChildRecord? record)
     {
         if (_lastSeenByFd.TryRemove(fd, out ChildRecord? before) && !ReferenceEquals(before, record))
-            Reaper.CheckCopies(before);
+            Reactor.CheckCopies(before);
         if (record is not null)
-            Reaper.CheckCopies(record);
+            Reactor.CheckCopies(record);
     }
 
     /// <summary>Removes a record that has no descriptor left and needs no reaping.</summary>
@@ -142,7 +142,7 @@ internal sealed class ChildTable
                 _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, before));
             else
                 _lastSeenByFd[fd] = now;
-            Reaper.CheckCopies(before);
+            Reactor.CheckCopies(before);
         }
         else if (now is not null)
         {

@@ -86,7 +86,7 @@ internal static unsafe class ChildWaits
                 {
                     report = FromStatusWord(record, kept);
                     if ((linuxOptions & WNOWAIT) == 0)
-                        record.Reaped = true;
+                        MarkReaped(record, report);
                     return WaitOutcome.Reported;
                 }
                 record.Reaped = true;
@@ -97,9 +97,16 @@ internal static unsafe class ChildWaits
 
             report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
             if (info.Code is CLD_EXITED or CLD_KILLED or CLD_DUMPED && (linuxOptions & WNOWAIT) == 0)
-                record.Reaped = true;
+                MarkReaped(record, report);
             return WaitOutcome.Reported;
         }
+    }
+
+    /// <summary>The status is consumed: C-shaped waits now answer ECHILD/ESRCH, object-layer waits this status.</summary>
+    private static void MarkReaped(ChildRecord record, in WaitReport report)
+    {
+        record.Reaped = true;
+        record.Final = new ExitStatus(report.Pid, report.ToStatusWord(), report.ToRusage());
     }
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to

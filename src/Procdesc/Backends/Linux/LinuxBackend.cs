@@ -8,7 +8,7 @@ namespace Procdesc.Backends.Linux;
 /// <summary>
 /// FreeBSD's process descriptors emulated with pidfds: clone3 (through the C helper) creates the
 /// child, pidfs inodes identify it behind any descriptor number, waitid(P_PIDFD) reaps it, and the
-/// <see cref="Reaper"/> gives kill-on-close.
+/// <see cref="ExitReactor"/> gives kill-on-close and asynchronous waits.
 /// </summary>
 internal sealed unsafe class LinuxBackend : ProcdescBackend
 {
@@ -18,6 +18,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
 
     private readonly ChildTable _table;
+    private readonly SpawnerThread _spawner = new();
 
     private LinuxBackend(ChildTable table) => _table = table;
 
@@ -44,7 +45,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return null;
         }
         var table = new ChildTable(pidfsDevice, AnchorFloor());
-        table.Reaper = new Reaper(table);
+        table.Reactor = new ExitReactor(table);
         return new LinuxBackend(table);
     }
 
@@ -54,12 +55,24 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         if ((flags & ~(PdSyscall.PD_DAEMON | PdSyscall.PD_CLOEXEC)) != 0)
             return LastError.Fail(Errno.EINVAL);
 
+        bool daemon = (flags & PdSyscall.PD_DAEMON) != 0;
         int pidfd, pid, error;
         long startTime;
         using (var request = new SpawnRequestBlock(child))
         {
             startTime = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-            error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
+            if (daemon)
+            {
+                error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
+            }
+            else
+            {
+                // Kill-on-close when this whole process ends: the child gets SIGKILL when its
+                // creating thread dies, so it is created by the thread that lives as long as we do.
+                request.Request->DeathSignal = (int)Signum.SIGKILL;
+                request.Request->ExpectedParent = Libc.getpid();
+                error = _spawner.Spawn(request.Request, out pidfd, out pid);
+            }
         }
         if (error != 0)
             return LastError.Fail(error);
@@ -74,8 +87,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             Abandon(pidfd);
             return LastError.Fail(error);
         }
-        var record = new ChildRecord(inode, pid, anchor, createdHere: true,
-            daemon: (flags & PdSyscall.PD_DAEMON) != 0, startTime, Libc.getuid(), Libc.getgid());
+        var record = new ChildRecord(inode, pid, anchor, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;
@@ -218,6 +230,75 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         {
             stat = ProcdescStat(lease.Record, lease.Pidfd);
             return 0;
+        }
+    }
+
+    internal override int Describe(int fd, out int pid, out PdFlags flags)
+    {
+        pid = 0;
+        flags = PdFlags.None;
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
+        using (lease)
+        {
+            if (!lease.Record.CreatedHere)
+                return LastError.Fail(Errno.EBADF); // not a child of this library: nothing to own
+            int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
+            if (fdFlags < 0)
+                return LastError.FailFromLastPInvoke();
+            pid = lease.Record.Pid;
+            flags = (lease.Record.Daemon ? PdFlags.Daemon : 0) | ((fdFlags & Libc.FD_CLOEXEC) != 0 ? PdFlags.CloExec : 0);
+            return 0;
+        }
+    }
+
+    internal override int GetExit(int fd, bool block, out ExitStatus status)
+    {
+        status = default;
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
+        using (lease)
+        {
+            ChildRecord record = lease.Record;
+            WaitOutcome outcome = record.Final is not null ? WaitOutcome.Gone
+                : block ? ChildWaits.Wait(record, lease.Pidfd, WEXITED, out _, out errno)
+                : ChildWaits.TryConsume(record, lease.Pidfd, WEXITED, out _, out errno);
+            if (record.Final is { } final)
+            {
+                status = final;
+                return 1;
+            }
+            return outcome switch
+            {
+                WaitOutcome.NothingYet => 0,
+                WaitOutcome.Failed => LastError.Fail(errno),
+                _ => LastError.Fail(Errno.ECHILD),
+            };
+        }
+    }
+
+    internal override int HasExited(int fd)
+    {
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
+        using (lease)
+        {
+            if (lease.Record.Final is not null || lease.Record.Reaped)
+                return 1;
+            var probe = new NativePollfd { Fd = lease.Pidfd, Events = 1 };
+            return Libc.poll(&probe, 1, 0) < 0 ? LastError.FailFromLastPInvoke() : (probe.Revents & 1) != 0 ? 1 : 0;
+        }
+    }
+
+    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
+    {
+        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
+            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", (Errno)(errno != 0 ? errno : (int)Errno.EBADF), errno != 0 ? errno : (int)Errno.EBADF));
+        using (lease)
+        {
+            if (!lease.Record.CreatedHere)
+                return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
+            return _table.Reactor.WaitForExit(lease.Record, cancellation);
         }
     }
 

@@ -7,41 +7,39 @@ using static Procdesc.Interop.LinuxSyscalls;
 namespace Procdesc.Backends.Linux;
 
 /// <summary>
-/// One background thread that does what FreeBSD's kernel does when a process descriptor's last
-/// copy goes away: kill the child (unless PD_DAEMON) and make sure it is reaped, never left a
-/// zombie. It learns of candidates from <see cref="CheckCopies"/>, confirms with one scan of
-/// /proc/self/fd for the whole batch that no copy (a dup, an inherited or pidfd_open'd one) is
-/// left, and watches released children with epoll until they can be reaped. The caller's close()
-/// never waits for any of this.
+/// The one background thread that watches children's exits (epoll on their anchors) for every
+/// purpose: completing <see cref="WaitForExit"/> tasks, and doing what FreeBSD's kernel does when
+/// a process descriptor's last copy goes away — kill the child (unless PD_DAEMON) and reap it,
+/// never leaving a zombie. Candidates for the latter come from <see cref="CheckCopies"/>; one scan
+/// of /proc/self/fd per batch confirms that no copy (a dup, a received or pidfd_open'd one) is
+/// left. Nobody's close() or Dispose() waits for any of this; 10,000 pending waits cost this one
+/// thread and one epoll registration each.
 /// </summary>
-internal sealed unsafe class Reaper
+internal sealed unsafe class ExitReactor
 {
     private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLLIN = 1, EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
     // struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes).
     private static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     private static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
-    private const int BatchSize = 64;
+    private const int BatchSize = 256;
 
     private readonly ChildTable _table;
     private readonly ConcurrentQueue<ChildRecord> _candidates = new();
-    private readonly Dictionary<int, ChildRecord> _watchedByAnchor = new(); // reaper thread only
+    private readonly ConcurrentDictionary<int, ChildRecord> _watchedByAnchor = new();
     private readonly int _epoll;
     private readonly int _wakeup;
     private readonly OpenDescriptorList _openDescriptors;
     private int _pendingWake;
 
-    internal Reaper(ChildTable table)
+    internal ExitReactor(ChildTable table)
     {
         _table = table;
         _openDescriptors = new OpenDescriptorList(table.AnchorFloor);
         _epoll = HighDescriptors.MoveAbove(Libc.epoll_create1(EPOLL_CLOEXEC), table.AnchorFloor);
         _wakeup = HighDescriptors.MoveAbove(Libc.eventfd(0, EFD_CLOEXEC), table.AnchorFloor);
-        if (_epoll < 0 || _wakeup < 0)
+        if (_epoll < 0 || _wakeup < 0 || !EpollAdd(_wakeup))
             throw new InvalidOperationException($"epoll/eventfd failed: errno {Marshal.GetLastPInvokeError()}");
-        if (!Watch(_wakeup))
-            throw new InvalidOperationException($"epoll_ctl failed: errno {Marshal.GetLastPInvokeError()}");
-        var thread = new Thread(Run) { IsBackground = true, Name = "Procdesc reaper" };
-        thread.Start();
+        new Thread(Run) { IsBackground = true, Name = "Procdesc exit reactor" }.Start();
     }
 
     /// <summary>The child may have lost its last descriptor in this process: check, then act.</summary>
@@ -53,6 +51,34 @@ internal sealed unsafe class Reaper
             ulong one = 1;
             Libc.write(_wakeup, &one, sizeof(ulong));
         }
+    }
+
+    /// <summary>
+    /// A task that completes with the child's exit status when it exits (the reactor reaps it;
+    /// the status is kept for every other waiter), or at once if it already has.
+    /// </summary>
+    internal Task<ExitStatus> WaitForExit(ChildRecord record, CancellationToken cancellation)
+    {
+        var waiter = new ExitWaiter();
+        lock (record.Gate)
+        {
+            if (record.Final is { } final)
+                return Task.FromResult(final);
+            if (record.Reaped)
+                return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
+            (record.Waiters ??= []).Add(waiter);
+        }
+        if (cancellation.CanBeCanceled)
+        {
+            waiter.Registration = cancellation.UnsafeRegister(_ =>
+            {
+                lock (record.Gate)
+                    record.Waiters?.Remove(waiter);
+                waiter.TrySetCanceled(cancellation);
+            }, null);
+        }
+        Watch(record);
+        return waiter.Task;
     }
 
     private void Run()
@@ -71,11 +97,11 @@ internal sealed unsafe class Reaper
                     if (fd == _wakeup)
                         ReleaseUncopied();
                     else if (_watchedByAnchor.TryGetValue(fd, out ChildRecord? record))
-                        ReapReleased(record);
+                        Settle(record);
                 }
                 catch (Exception)
                 {
-                    // Never let the reaper die (that would crash the process): a failed batch is
+                    // Never let the reactor die (that would crash the process): a failed batch is
                     // retried with the next candidate, and a watched child stays watched.
                 }
             }
@@ -125,27 +151,61 @@ internal sealed unsafe class Reaper
                 pidfd_send_signal(record.Anchor, (int)Signum.SIGKILL); // 0 on a zombie, ESRCH if gone
         }
         if (!record.CreatedHere || record.Reaped)
-        {
             _table.Forget(record);
-            return;
-        }
-        // Ours and not yet reaped: reap it when it exits (at once for a zombie or a killed child).
-        if (Watch(record.Anchor))
-            _watchedByAnchor[record.Anchor] = record;
         else
-            ChildWaits.Wait(record, record.Anchor, WEXITED, out _, out _); // epoll full (ENOMEM): reap the slow way
+            Watch(record); // reaped as soon as it exits: at once for a zombie or a killed child
     }
 
-    private void ReapReleased(ChildRecord record)
+    /// <summary>Watches the child's anchor until it exits; level-triggered, so an exit that already
+    /// happened is reported at once.</summary>
+    private void Watch(ChildRecord record)
     {
-        if (ChildWaits.TryConsume(record, record.Anchor, WEXITED, out _, out _) == WaitOutcome.NothingYet)
+        if (!_watchedByAnchor.TryAdd(record.Anchor, record))
             return;
-        Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
-        _watchedByAnchor.Remove(record.Anchor);
-        _table.Forget(record);
+        if (!EpollAdd(record.Anchor))
+        {
+            // epoll refused (ENOMEM, ENOSPC: max_user_watches): never leave a child unreaped or a
+            // waiter hanging; settle it the slow way, here.
+            _watchedByAnchor.TryRemove(record.Anchor, out _);
+            ThreadPool.UnsafeQueueUserWorkItem(r =>
+            {
+                ChildWaits.Wait(r, r.Anchor, WEXITED, out _, out _);
+                Settle(r);
+            }, record, preferLocal: false);
+        }
     }
 
-    private bool Watch(int fd)
+    /// <summary>The child's anchor is readable: it has exited. Reap it, complete its waiters, and
+    /// forget it if no descriptor of the caller's is left.</summary>
+    private void Settle(ChildRecord record)
+    {
+        WaitOutcome outcome = ChildWaits.TryConsume(record, record.Anchor, WEXITED, out _, out int errno);
+        if (outcome == WaitOutcome.NothingYet)
+            return;
+        if (_watchedByAnchor.TryRemove(record.Anchor, out _))
+            Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
+        List<ExitWaiter>? waiters;
+        ExitStatus? final;
+        lock (record.Gate)
+        {
+            waiters = record.Waiters;
+            record.Waiters = null;
+            final = record.Final;
+        }
+        if (waiters is not null)
+        {
+            var error = final is null
+                ? new ProcessDescriptorException("wait", outcome == WaitOutcome.Failed ? (Errno)errno : Errno.ECHILD,
+                    outcome == WaitOutcome.Failed ? errno : (int)Errno.ECHILD)
+                : null;
+            foreach (ExitWaiter waiter in waiters)
+                waiter.Complete(final, error);
+        }
+        if (record.Released)
+            _table.Forget(record);
+    }
+
+    private bool EpollAdd(int fd)
     {
         byte* ev = stackalloc byte[16];
         *(uint*)ev = EPOLLIN;

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using Procdesc.Interop;
+
+namespace Procdesc.Backends.Linux;
+
+/// <summary>
+/// The one long-lived thread that creates every child which must die with this process.
+/// PR_SET_PDEATHSIG, which the C helper arms in such a child, fires when the thread that created
+/// the child exits — not the process — and .NET's threads come and go (thread-pool threads are
+/// retired, a caller's thread may end). Created here, a child is killed only when the whole
+/// process ends: exit, crash, or SIGKILL.
+/// </summary>
+internal sealed unsafe class SpawnerThread
+{
+    private sealed class Job
+    {
+        public SpawnRequest* Request;
+        public int Pidfd, Pid, Error;
+        public Exception? Failure;
+        public readonly ManualResetEventSlim Done = new(false);
+    }
+
+    [ThreadStatic] private static Job? t_job;
+
+    private readonly ConcurrentQueue<Job> _jobs = new();
+    private readonly SemaphoreSlim _ready = new(0);
+
+    internal SpawnerThread()
+    {
+        // Never ends: its end would kill every child it made.
+        new Thread(Run) { IsBackground = true, Name = "Procdesc spawner" }.Start();
+    }
+
+    /// <summary>Runs the C helper on the spawner thread; 0 or a positive errno, as the helper returns.</summary>
+    internal int Spawn(SpawnRequest* request, out int pidfd, out int pid)
+    {
+        Job job = t_job ??= new Job();
+        job.Request = request;
+        job.Failure = null;
+        job.Done.Reset();
+        _jobs.Enqueue(job);
+        _ready.Release();
+        job.Done.Wait();
+        if (job.Failure is not null)
+            throw job.Failure; // not an OS error: the helper library itself could not be called
+        pidfd = job.Pidfd;
+        pid = job.Pid;
+        return job.Error;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _ready.Wait();
+            while (_jobs.TryDequeue(out Job? job))
+            {
+                try
+                {
+                    int pidfd = -1, pid = 0;
+                    job.Error = NativeSpawn.Spawn(job.Request, &pidfd, &pid);
+                    job.Pidfd = pidfd;
+                    job.Pid = pid;
+                }
+                catch (Exception e)
+                {
+                    job.Failure = e;
+                }
+                job.Done.Set();
+            }
+        }
+    }
+}
