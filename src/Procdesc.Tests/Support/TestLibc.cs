@@ -24,6 +24,7 @@ internal static unsafe partial class TestLibc
     [LibraryImport(Lib, SetLastError = true)] internal static partial int waitid(int idtype, int id, byte* siginfo, int options);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int kill(int pid, int signal);
     [LibraryImport(Lib)] internal static partial int getpid();
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int prctl(int option, long a2, long a3, long a4, long a5);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int getrlimit(int resource, ulong* limits);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int setrlimit(int resource, ulong* limits);
     internal const int RLIMIT_NOFILE = 7;

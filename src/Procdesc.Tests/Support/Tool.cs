@@ -8,16 +8,16 @@ internal static class Tool
     internal sealed record Result(int ExitCode, string StdOut, string StdErr);
 
     /// <summary>The tool's assembly in the same configuration as the tests.</summary>
-    internal static string AssemblyPath
+    internal static string AssemblyPath => SiblingAssembly("Procdesc.Cli");
+
+    /// <summary>The assembly of another project of src/, built in the same configuration as the tests.</summary>
+    internal static string SiblingAssembly(string project)
     {
-        get
-        {
-            // .../src/Procdesc.Tests/bin/<Configuration>/net10.0/ → .../src/Procdesc.Cli/bin/<Configuration>/net10.0/
-            var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-            string configuration = tests.Parent!.Name;
-            string src = tests.Parent.Parent!.Parent!.Parent!.FullName;
-            return Path.Combine(src, "Procdesc.Cli", "bin", configuration, tests.Name, "Procdesc.Cli.dll");
-        }
+        // .../src/Procdesc.Tests/bin/<Configuration>/net10.0/ → .../src/<project>/bin/<Configuration>/net10.0/<project>.dll
+        var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string configuration = tests.Parent!.Name;
+        string src = tests.Parent.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(src, project, "bin", configuration, tests.Name, project + ".dll");
     }
 
     /// <summary>Runs `procdesc ARGS`, optionally through a wrapper program; bounded.</summary>
