@@ -108,11 +108,13 @@ public class ForeignDescriptorTests
     [Test, Contract("§2 a foreign pidfd whose process was reaped before the library saw it")]
     public void AForeignPidfd_OfAnAlreadyReapedProcess_HasNoPidToGive()
     {
-        using var process = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+        // The process waits for its stdin to close, so that the pidfd is opened while it lives.
+        using var process = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "read x"]) { UseShellExecute = false, RedirectStandardInput = true })!;
         int fd = TestLibc.pidfd_open(process.Id);
         try
         {
             fd.ShouldBeGreaterThanOrEqualTo(0);
+            process.StandardInput.Close();
             process.WaitForExit(10_000).ShouldBeTrue();
             Processes.EventuallyGone(process.Id).ShouldBeTrue();
             // The kernel forgets the pid at reap, and the library never saw it alive.

@@ -43,21 +43,29 @@ public class WaitStatusTests
     [Test]
     public void RealChildren_DecodeAsTheyEnded()
     {
-        int pid = Support.Spawn.Sh(out int fd, "kill -STOP $$; exit 7");
+        // The child stops itself, and after SIGCONT waits for its stdin to close before exiting,
+        // so that the "continued" report cannot be overtaken by the exit.
+        var (read, write) = TestLibc.Pipe();
+        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sh", ["sh", "-c", "kill -STOP $$; read x; exit 7"]).WithFd(0, read));
+        TestLibc.close(read);
         try
         {
+            pid.ShouldBeGreaterThan(0);
             pdwait4(fd, out int stopped, PdWaitOptions.WUNTRACED, out _).ShouldBe(pid);
             WIFSTOPPED(stopped).ShouldBeTrue();
             WSTOPSIG(stopped).ShouldBe(Signum.SIGSTOP);
             pdkill(fd, Signum.SIGCONT).ShouldBe(0);
             pdwait4(fd, out int continued, PdWaitOptions.WCONTINUED, out _).ShouldBe(pid);
             WIFCONTINUED(continued).ShouldBeTrue();
+            TestLibc.close(write);
+            write = -1;
             pdwait4(fd, out int exited, PdWaitOptions.None, out _).ShouldBe(pid);
             WIFEXITED(exited).ShouldBeTrue();
             WEXITSTATUS(exited).ShouldBe(7);
         }
         finally
         {
+            if (write >= 0) TestLibc.close(write);
             Support.Spawn.Cleanup(fd);
         }
     }

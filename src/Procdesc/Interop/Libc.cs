@@ -11,6 +11,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]
     internal static partial int close(int fd);
 
+    /// <summary>Closes a descriptor of the library's own without disturbing the errno a failed
+    /// call has just recorded for its caller.</summary>
+    internal static void CloseKeepingErrno(int fd)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        close(fd);
+        Marshal.SetLastPInvokeError(errno);
+    }
+
     [LibraryImport(Libraries.Libc, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int fcntl(int fd, int cmd, int arg);
 

@@ -106,6 +106,6 @@ internal sealed class ChildRecord
     private void CloseAnchor()
     {
         if (Anchor >= 0)
-            Libc.close(Anchor);
+            Libc.CloseKeepingErrno(Anchor);
     }
 }

@@ -26,7 +26,7 @@ internal readonly struct PidfdLease : IDisposable
     public void Dispose()
     {
         if (_temporary)
-            Libc.close(Pidfd);
+            Libc.CloseKeepingErrno(Pidfd); // the call's own failure, if any, is what the caller reads
         else
             Record.EndLease();
     }
