@@ -15,6 +15,9 @@ internal abstract class ProcdescBackend
     /// <summary>A short name for reports ("linux-pidfd", …).</summary>
     internal abstract string Name { get; }
 
+    /// <summary>The optional features this backend looks for, probed safely, in a fixed order.</summary>
+    internal abstract IReadOnlyList<HostFeature> ProbeFeatures();
+
     internal abstract int PdFork(out int fd, int flags, PdChild child);
     internal abstract int PdGetPid(int fd, out int pid);
     internal abstract int PdKill(int fd, int nativeSignal);

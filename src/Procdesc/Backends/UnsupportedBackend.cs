@@ -7,6 +7,8 @@ internal sealed class UnsupportedBackend(string reason) : ProcdescBackend
 {
     internal override string Name => "unsupported: " + reason;
 
+    internal override IReadOnlyList<HostFeature> ProbeFeatures() => [];
+
     internal override int PdFork(out int fd, int flags, PdChild child) { fd = -1; return LastError.Fail(Errno.ENOSYS); }
     internal override int PdGetPid(int fd, out int pid) { pid = 0; return LastError.Fail(Errno.ENOSYS); }
     internal override int PdKill(int fd, int nativeSignal) => LastError.Fail(Errno.ENOSYS);

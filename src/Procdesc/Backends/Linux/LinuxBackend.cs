@@ -24,6 +24,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
 
     internal override string Name => "linux-pidfd";
 
+    internal override IReadOnlyList<HostFeature> ProbeFeatures() => LinuxFeatures.Probe();
+
     /// <summary>The backend, or null with the reason when this kernel cannot carry it.</summary>
     internal static LinuxBackend? TryCreate(out string? why)
     {
