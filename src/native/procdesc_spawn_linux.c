@@ -59,7 +59,8 @@ struct pd_spawn_request {
     int death_signal;    /* 0, or the signal the child gets when its creating thread dies */
     const char *cwd;     /* NULL: keep the caller's working directory */
     int expected_parent; /* the caller's pid, to detect a parent that died before the child armed death_signal */
-    int reserved;
+    int pd_flags;        /* FreeBSD only */
+    void *pdrfork_thread; /* FreeBSD only */
 };
 
 /* Shared between the suspended parent and the child (same memory: CLONE_VM). */

@@ -57,6 +57,8 @@ internal abstract class ProcdescBackend
                 return linux;
             return new UnsupportedBackend(why!);
         }
+        if (OperatingSystem.IsFreeBSD())
+            return new FreeBsd.FreeBsdBackend();
         return new UnsupportedBackend($"{System.Runtime.InteropServices.RuntimeInformation.OSDescription} has no Procdesc backend");
     }
 }

@@ -27,7 +27,7 @@ internal static unsafe class LinuxSyscalls
         (int)Libc.syscall(SYS_pidfd_send_signal, pidfd, signal, 0, 0, 0);
 
     /// <summary>The raw waitid: the kernel's fifth argument fills a struct rusage.</summary>
-    internal static int waitid(int idtype, int id, LinuxSiginfo* info, int options, LinuxRusage* usage) =>
+    internal static int waitid(int idtype, int id, LinuxSiginfo* info, int options, NativeRusage* usage) =>
         (int)Libc.syscall(SYS_waitid, idtype, id, (long)info, options, (long)usage);
 
     /// <summary>PIDFD_GET_INFO = _IOWR(0xFF, 11, struct pidfd_info) with the 72-byte struct (6.13+).</summary>
@@ -45,14 +45,6 @@ internal struct LinuxSiginfo
     [FieldOffset(16)] public int Pid;
     [FieldOffset(20)] public uint Uid;
     [FieldOffset(24)] public int Status;
-}
-
-/// <summary>struct rusage on 64-bit Linux: two timevals, then fourteen longs.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LinuxRusage
-{
-    public long UtimeSec, UtimeUsec, StimeSec, StimeUsec;
-    public long MaxRss, IxRss, IdRss, IsRss, MinFlt, MajFlt, NSwap, InBlock, OuBlock, MsgSnd, MsgRcv, NSignals, NVcsw, NIvcsw;
 }
 
 /// <summary>struct pidfd_info (include/uapi/linux/pidfd.h, 6.13+; exit_code from 6.15).</summary>

@@ -2,7 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Procdesc.Interop;
 
-/// <summary>The request handed to the C helper; layout matches <c>struct pd_spawn_request</c>.</summary>
+/// <summary>The request handed to the C helper; layout matches <c>struct pd_spawn_request</c> in both
+/// src/native files (Linux reads DeathSignal and ExpectedParent, FreeBSD PdFlags and PdrforkThread).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct SpawnRequest
 {
@@ -15,7 +16,8 @@ internal unsafe struct SpawnRequest
     public int DeathSignal;
     public byte* WorkingDirectory;
     public int ExpectedParent;
-    public int Reserved;
+    public int PdFlags;
+    public void* PdrforkThread;
 }
 
 internal static unsafe partial class NativeSpawn

@@ -9,7 +9,7 @@ namespace Procdesc.Numbering;
 internal abstract class HostNumbering
 {
     /// <summary>The numbering of the running system.</summary>
-    internal static readonly HostNumbering Current = new LinuxNumbering();
+    internal static readonly HostNumbering Current = OperatingSystem.IsFreeBSD() ? new FreeBsdNumbering() : new LinuxNumbering();
 
     /// <summary>The largest signal number the host accepts.</summary>
     internal abstract int MaxSignal { get; }

@@ -26,7 +26,7 @@ internal struct WaitReport
     /// <summary>The exit code, or the host's signal number.</summary>
     public int Status;
     public uint Uid;
-    public LinuxRusage Usage;
+    public NativeRusage Usage;
     public bool UsageMissing;
 
     /// <summary>The wait(2) status word the host's own wait4 would have produced.</summary>
@@ -40,12 +40,7 @@ internal struct WaitReport
         _ => 0,
     };
 
-    internal readonly Rusage ToRusage() => UsageMissing
-        ? Rusage.Missing
-        : new Rusage(
-            TimeSpan.FromTicks(Usage.UtimeSec * TimeSpan.TicksPerSecond + Usage.UtimeUsec * 10),
-            TimeSpan.FromTicks(Usage.StimeSec * TimeSpan.TicksPerSecond + Usage.StimeUsec * 10),
-            Usage.MaxRss, Usage.MinFlt, Usage.MajFlt, Usage.NVcsw, Usage.NIvcsw);
+    internal readonly Rusage ToRusage() => UsageMissing ? Rusage.Missing : Usage.ToRusage();
 }
 
 /// <summary>
@@ -67,7 +62,7 @@ internal static unsafe class ChildWaits
             if (record.Reaped)
                 return WaitOutcome.Gone;
             LinuxSiginfo info;
-            LinuxRusage usage;
+            NativeRusage usage;
             int r;
             do
             {

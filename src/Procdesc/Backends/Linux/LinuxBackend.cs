@@ -328,7 +328,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         return stat;
     }
 
-    private static int ToLinuxOptions(PdWaitOptions options)
+    /// <summary>FreeBSD's wait bits (PdWaitOptions) as Linux's.</summary>
+    internal static int ToLinuxOptions(PdWaitOptions options)
     {
         int linux = 0;
         if ((options & PdWaitOptions.WNOHANG) != 0) linux |= WNOHANG;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Procdesc.Interop;
 
-namespace Procdesc.Backends.Linux;
+namespace Procdesc.Backends;
 
 /// <summary>
 /// A <see cref="PdChild"/> laid out in one block of native memory for the C helper. The child

@@ -1,0 +1,18 @@
+/*
+ * freebsd_shim.h — just enough of FreeBSD's declarations for a syntax and type check of
+ * src/native/procdesc_spawn_freebsd.c on Linux, where no FreeBSD headers exist (test-only).
+ * The real build on FreeBSD uses the system headers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define _SIG_MAXSIG 128
+#define PD_DAEMON 0x00000001
+#define PD_CLOEXEC 0x00000002
+pid_t pdfork(int *fdp, int flags);

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Mono.Unix.Native;
+using Procdesc.Interop;
+using Procdesc.Numbering;
+
+namespace Procdesc.Backends.FreeBsd;
+
+/// <summary>
+/// FreeBSD: the kernel's own process descriptors. pdgetpid and pdkill are libc's; pdwait is libc's
+/// on 15.1 and emulated with wait6 before; pdwait4 is pdwait's wait4-shaped twin; poll, fstat and
+/// kill-on-close (at close and at the holder's death, counting every copy in every process) are
+/// the kernel's. Only creation goes through the C helper, and only the object layer keeps state:
+/// the exit status of each child it reaped, for every later waiter.
+/// </summary>
+internal sealed unsafe class FreeBsdBackend : ProcdescBackend
+{
+    private const PdWaitOptions AllWaitOptions = PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED
+        | PdWaitOptions.WNOWAIT | PdWaitOptions.WEXITED | PdWaitOptions.WTRAPPED;
+    private const PdWaitOptions ReportingOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
+        | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
+    private const int EWOULDBLOCK = 35;
+
+    // The exit status of each child the object layer reaped, by pid; a pid the library hands out
+    // again (pdfork) drops the old entry. The kernel keeps nothing after a reap.
+    private readonly ConcurrentDictionary<int, ExitStatus> _keptByPid = new();
+    private readonly ConcurrentDictionary<int, bool> _daemonByPid = new();
+    private readonly KqueueReactor _reactor;
+
+    internal FreeBsdBackend() => _reactor = new KqueueReactor(this);
+
+    internal override string Name => FreeBsdWaits.NativePdwait ? "freebsd-native" : "freebsd-native (pdwait emulated with wait6)";
+
+    internal override IReadOnlyList<HostFeature> ProbeFeatures() =>
+    [
+        new("pdwait", FreeBsdWaits.NativePdwait, FreeBsdWaits.NativePdwait
+            ? "libc exports pdwait (FreeBSD 15.1+): used for pdwait and pdwait4"
+            : "no pdwait in libc: emulated with wait6(P_PID, pdgetpid(fd))"),
+        new("pdrfork", FreeBsdWaits.PdrforkThread != null, FreeBsdWaits.PdrforkThread != null
+            ? "libc exports pdrfork_thread (FreeBSD 15.1+): pdfork is pdrfork(RFSPAWN), vfork-like, cost independent of the heap"
+            : "no pdrfork_thread in libc: pdfork(2) copies the address space (cost grows with the heap)"),
+        new("EVFILT_PROCDESC", true, "kqueue EVFILT_PROCDESC/NOTE_EXIT (FreeBSD 9+): WaitAsync"),
+    ];
+
+    internal override int PdFork(out int fd, int flags, PdChild child)
+    {
+        fd = -1;
+        if ((flags & ~(PdSyscall.PD_DAEMON | PdSyscall.PD_CLOEXEC)) != 0)
+            return LastError.Fail(Errno.EINVAL);
+        int pd, pid, error;
+        using (var request = new SpawnRequestBlock(child))
+        {
+            request.Request->PdFlags = flags;
+            request.Request->PdrforkThread = FreeBsdWaits.PdrforkThread;
+            error = NativeSpawn.Spawn(request.Request, &pd, &pid);
+        }
+        if (error != 0)
+            return LastError.Fail(error);
+        _keptByPid.TryRemove(pid, out _);
+        _daemonByPid[pid] = (flags & PdSyscall.PD_DAEMON) != 0;
+        fd = pd;
+        return pid;
+    }
+
+    internal override int PdGetPid(int fd, out int pid)
+    {
+        int p = 0;
+        int r = FreeBsdLibc.pdgetpid(fd, &p);
+        pid = p;
+        return r == 0 ? 0 : LastError.FailFromLastPInvoke();
+    }
+
+    internal override int PdKill(int fd, int nativeSignal)
+    {
+        if (nativeSignal < 0 || nativeSignal > HostNumbering.Current.MaxSignal)
+            return LastError.Fail(Errno.EINVAL);
+        return FreeBsdLibc.pdkill(fd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
+    }
+
+    internal override int PdWait4(int fd, out int status, PdWaitOptions options, out Rusage rusage)
+    {
+        status = 0;
+        rusage = default;
+        if ((options & ~AllWaitOptions) != 0)
+            return LastError.Fail(Errno.EINVAL);
+        int pid;
+        if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
+            return LastError.FailFromLastPInvoke(); // EBADF, for anything but a procdesc (§4)
+        NativeRusage* wrusage = stackalloc NativeRusage[2];
+        int r = FreeBsdWaits.Wait(fd, (int)(options | PdWaitOptions.WEXITED), out status, wrusage, out _, out int errno);
+        if (r == 0)
+        {
+            rusage = wrusage[0].ToRusage();
+            return pid;
+        }
+        if (errno == EWOULDBLOCK)
+            return 0;
+        return LastError.Fail(errno == (int)Errno.ESRCH ? (int)Errno.ECHILD : errno);
+    }
+
+    internal override int PdWait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info)
+    {
+        wrusage = default;
+        info = default;
+        status = 0;
+        if ((options & ~AllWaitOptions) != 0 || (options & ReportingOptions) == 0)
+            return LastError.Fail(Errno.EINVAL);
+        NativeRusage* usage = stackalloc NativeRusage[2];
+        if (FreeBsdWaits.Wait(fd, (int)options, out status, usage, out FreeBsdSiginfo si, out int errno) != 0)
+            return LastError.Fail(errno);
+        wrusage = new WaitRusage(usage[0].ToRusage(), usage[1].ToRusage());
+        int detail = si.Code == PdSigInfo.CLD_EXITED ? si.Status : (int)HostNumbering.Current.SignalFromNative(si.Status);
+        info = new PdSigInfo(HostNumbering.Current.SignalFromNative(si.Signo), si.Code, si.Pid, (int)si.Uid, detail);
+        return 0;
+    }
+
+    internal override int Close(int fd)
+    {
+        if (Libc.close(fd) != 0)
+            return LastError.FailFromLastPInvoke();
+        _reactor.Forget(fd);
+        return 0;
+    }
+
+    internal override int Poll(Pollfd[] fds, int timeout)
+    {
+        int count = fds.Length;
+        Span<NativePollfd> native = count <= 64 ? stackalloc NativePollfd[count] : new NativePollfd[count];
+        for (int i = 0; i < count; i++)
+            native[i] = new NativePollfd { Fd = fds[i].fd, Events = FreeBsdPollEvents.ToNative((short)fds[i].events) };
+        int ready;
+        fixed (NativePollfd* p = native)
+            ready = Libc.poll(p, (ulong)count, timeout);
+        if (ready < 0)
+            return LastError.FailFromLastPInvoke();
+        for (int i = 0; i < count; i++)
+            fds[i].revents = (PollEvents)FreeBsdPollEvents.FromNative(native[i].Revents, (short)fds[i].events);
+        return ready;
+    }
+
+    internal override int FStat(int fd, out Stat stat) =>
+        FreeBsdStat.Full(fd, out stat) == 0 ? 0 : LastError.FailFromLastPInvoke();
+
+    internal override int Describe(int fd, out int pid, out PdFlags flags)
+    {
+        flags = PdFlags.None;
+        if (PdGetPid(fd, out pid) != 0)
+            return -1;
+        int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
+        if (fdFlags < 0)
+            return LastError.FailFromLastPInvoke();
+        if (_daemonByPid.TryGetValue(pid, out bool daemon) && daemon)
+            flags |= PdFlags.Daemon;
+        if ((fdFlags & Libc.FD_CLOEXEC) != 0)
+            flags |= PdFlags.CloExec;
+        return 0;
+    }
+
+    internal override int GetExit(int fd, bool block, out ExitStatus status)
+    {
+        status = default;
+        int pid;
+        if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
+            return LastError.FailFromLastPInvoke();
+        NativeRusage* usage = stackalloc NativeRusage[2];
+        int options = FreeBsdLibc.WEXITED | (block ? 0 : FreeBsdLibc.WNOHANG);
+        int r;
+        int errno;
+        do
+        {
+            r = FreeBsdWaits.Wait(fd, options, out int raw, usage, out _, out errno);
+            if (r == 0)
+            {
+                status = new ExitStatus(pid, raw, usage[0].ToRusage());
+                _keptByPid[pid] = status;
+                return 1;
+            }
+        } while (errno == (int)Errno.EINTR);
+        if (errno == EWOULDBLOCK)
+            return 0;
+        if (errno == (int)Errno.ESRCH && _keptByPid.TryGetValue(pid, out status))
+            return 1;
+        return LastError.Fail(errno == (int)Errno.ESRCH ? (int)Errno.ECHILD : errno);
+    }
+
+    internal override int HasExited(int fd)
+    {
+        var probe = new NativePollfd { Fd = fd, Events = 1 };
+        if (Libc.poll(&probe, 1, 0) < 0)
+            return LastError.FailFromLastPInvoke();
+        const short POLLHUP = 0x10, POLLNVAL = 0x20;
+        if ((probe.Revents & POLLNVAL) != 0)
+            return LastError.Fail(Errno.EBADF);
+        return (probe.Revents & POLLHUP) != 0 ? 1 : 0;
+    }
+
+    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
+    {
+        int r = GetExit(fd, block: false, out ExitStatus status);
+        if (r == 1)
+            return Task.FromResult(status);
+        if (r < 0)
+            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromLastError("pdwait"));
+        return _reactor.WaitForExit(fd, cancellation);
+    }
+}
