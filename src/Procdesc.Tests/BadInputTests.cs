@@ -7,6 +7,7 @@ namespace Procdesc.Tests;
 /// Every call with every kind of wrong descriptor, signal and option: the contract's errno, -1
 /// (never an exception), the native errno beside the canonical one, and nothing leaked.
 /// </summary>
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class BadInputTests
 {
     private static readonly string[] Kinds = ["-1", "closed", "1<<30", "file", "pipe", "socket"];

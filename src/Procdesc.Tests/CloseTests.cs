@@ -4,6 +4,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §6: close(fd) and the life of the child (kill-on-close), for an explicit close.</summary>
 [Contract("§6")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class CloseTests
 {
     [Test, Contract("§6 last descriptor closed, no PD_DAEMON, child running")]

@@ -5,6 +5,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §1: creation with pdfork.</summary>
 [Contract("§1")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class CreationTests
 {
     [Test, Contract("§1 flags outside PD_DAEMON | PD_CLOEXEC")]

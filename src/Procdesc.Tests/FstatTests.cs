@@ -6,6 +6,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §8: fstat on a process descriptor.</summary>
 [Contract("§8")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public partial class FstatTests
 {
     private const FilePermissions S_IFREG = FilePermissions.S_IFREG;        // 0100000

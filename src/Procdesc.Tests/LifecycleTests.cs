@@ -10,6 +10,7 @@ namespace Procdesc.Tests;
 /// </summary>
 [NonParallelizable]
 [Contract("§6 the caller's process exits normally, crashes, or is killed with SIGKILL")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class LifecycleTests
 {
     private static readonly TimeSpan DeathBound = TimeSpan.FromSeconds(1);

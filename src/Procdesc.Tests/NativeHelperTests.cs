@@ -4,6 +4,7 @@ namespace Procdesc.Tests;
 
 /// <summary>The library must never need Mono.Posix's native helper (it does not exist for FreeBSD).
 /// `make test` also runs the whole suite with libMonoPosixHelper deleted from the output.</summary>
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class NativeHelperTests
 {
     [Test]

@@ -4,6 +4,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §2: pdgetpid.</summary>
 [Contract("§2")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class PdGetPidTests
 {
     [Test, Contract("§2 procdesc, child running, exited or already reaped")]

@@ -4,6 +4,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §3: pdkill.</summary>
 [Contract("§3")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class PdKillTests
 {
     [TestCase(-1), TestCase(65), TestCase(129), TestCase(0xFFFF), TestCase(int.MinValue)]

@@ -6,6 +6,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §7: poll and readiness.</summary>
 [Contract("§7")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public partial class PollTests
 {
     private const PollEvents InOut = PollEvents.POLLIN | PollEvents.POLLOUT;

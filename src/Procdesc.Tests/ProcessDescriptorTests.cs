@@ -9,6 +9,7 @@ namespace Procdesc.Tests;
 /// <see cref="ExitStatus"/>, with real processes. Kill-on-close through Dispose and the finalizer
 /// is contract §6.
 /// </summary>
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class ProcessDescriptorTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);

@@ -3,6 +3,7 @@ using Procdesc.Tests.Support;
 namespace Procdesc.Tests;
 
 /// <summary>pdfork when RLIMIT_NOFILE leaves no descriptor: EMFILE, and nothing left behind.</summary>
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class ResourceLimitTests
 {
     [Test, NonParallelizable, Contract("§1 creation fails: no child is left behind")]

@@ -4,6 +4,7 @@ using Procdesc.Tests.Support;
 namespace Procdesc.Tests;
 
 /// <summary>Creation under a busy garbage collector: no child may hang between clone and exec.</summary>
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class StressTests
 {
     [Test, CancelAfter(300_000), Contract("§1 success"), Contract("§4 child exited (zombie)")]

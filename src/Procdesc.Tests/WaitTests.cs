@@ -5,6 +5,7 @@ namespace Procdesc.Tests;
 
 /// <summary>Contract §4 (pdwait4, the wait4-shaped call) and §5 (pdwait, FreeBSD 15.1's call).</summary>
 [Contract("§4"), Contract("§5")]
+[OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public partial class WaitTests
 {
     /// <summary>A child that burns CPU in the shell for a while, then exits with 3.</summary>
