@@ -16,8 +16,10 @@ internal static unsafe partial class KernelVersion
 
     private static string ReadRelease()
     {
-        // struct utsname: Linux has five 65-byte fields (plus domainname), FreeBSD five 256-byte ones.
-        int field = OperatingSystem.IsFreeBSD() ? 256 : 65;
+        // struct utsname: Linux has five 65-byte fields (plus domainname). FreeBSD's header has five
+        // 256-byte ones, but there uname() is an inline calling __xuname(256, …); the exported uname
+        // symbol, which a P/Invoke reaches, is the old ABI's __xuname(32, …) (lib/libc/gen/uname.c).
+        int field = OperatingSystem.IsFreeBSD() ? 32 : 65;
         byte* buffer = stackalloc byte[field * 6];
         if (uname(buffer) != 0)
             return "unknown";

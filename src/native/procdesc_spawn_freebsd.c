@@ -14,13 +14,21 @@
  *     reports an exec failure through a close-on-exec pipe.
  *
  * Every signal is blocked around the creation, caught signals are reset to their defaults in the
- * child before the caller's mask comes back, and a failed child is reaped before returning: its
- * last process descriptor is closed, and FreeBSD reaps a zombie whose last descriptor closes.
+ * child before the caller's mask comes back, and a failed child is reaped before returning: it has
+ * already committed to _exit, so the caller waits for it by pid (a procdesc child is visible to an
+ * explicit pid) and then closes its descriptor. Closing alone would not do: the child may not be a
+ * zombie yet, and procdesc_close() then SIGKILLs it and hands it to init (sys_procdesc.c).
  * Kill-on-close, including at the caller's death, is the kernel's own on FreeBSD.
+ *
+ * The child calls sigaction and sigprocmask as raw system calls: libthr wraps both, and its
+ * sigaction takes a lock of its own that another thread may hold at the moment of a pdfork
+ * (which, unlike fork, libthr does not prepare for) and that nobody releases in the child. libc's
+ * posix_spawn.c likewise uses the unwrapped calls after vfork ("libthr is in undefined state").
  */
 #ifndef PROCDESC_FREEBSD_SHIM
 #include <sys/types.h>
 #include <sys/procdesc.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +68,18 @@ struct pd_spawn_shared {
     volatile int child_errno;  /* RFSPAWN: shared memory, read after the child execs or exits */
 };
 
+/* sigaction(2) and sigprocmask(2) without libthr's wrappers (see the top of the file). */
+static int raw_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    return syscall(SYS_sigaction, sig, act, old);
+}
+
+static void raw_sigsetmask(const sigset_t *mask)
+{
+    (void)syscall(SYS_sigprocmask, SIG_SETMASK, mask, NULL);
+}
+
+/* RFSPAWN already drops caught handlers (sys_rfork: FR2_DROPSIG_CAUGHT); pdfork(2) keeps them. */
 static void reset_caught_signals(void)
 {
     struct sigaction old, dfl;
@@ -69,18 +89,25 @@ static void reset_caught_signals(void)
     for (int sig = 1; sig <= _SIG_MAXSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
-        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
-            sigaction(sig, &dfl, NULL);
+        if (raw_sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
+            raw_sigaction(sig, &dfl, NULL);
     }
 }
 
-/* The same two passes as on Linux, so that swaps such as {0<-5, 5<-0} work. */
-static int apply_fd_map(const struct pd_spawn_request *req)
+/* The lowest number above every child fd the map writes to (and above 0-2). */
+static int above_fd_map(const struct pd_spawn_request *req)
 {
     int above = 3;
     for (int i = 0; i < req->fd_map_count; i++)
         if (req->fd_map[2 * i] >= above)
             above = req->fd_map[2 * i] + 1;
+    return above;
+}
+
+/* The same two passes as on Linux, so that swaps such as {0<-5, 5<-0} work. */
+static int apply_fd_map(const struct pd_spawn_request *req)
+{
+    int above = above_fd_map(req);
     for (int i = 0; i < req->fd_map_count; i++) {
         int copy = fcntl(req->fd_map[2 * i + 1], F_DUPFD_CLOEXEC, above);
         if (copy < 0)
@@ -93,22 +120,50 @@ static int apply_fd_map(const struct pd_spawn_request *req)
     return 0;
 }
 
+/*
+ * pipe2 took the lowest free number, which pdfork must hand out (contract §1): move the lower end
+ * above the other one, so that number is free again when pdfork allocates its descriptor.
+ */
+static int lift_lower_end(int pipe_fds[2])
+{
+    int low = pipe_fds[0] < pipe_fds[1] ? 0 : 1;
+    int moved = fcntl(pipe_fds[low], F_DUPFD_CLOEXEC, pipe_fds[1 - low] + 1);
+    if (moved < 0)
+        return errno;
+    close(pipe_fds[low]);
+    pipe_fds[low] = moved;
+    return 0;
+}
+
 static int child_main(void *arg)
 {
     struct pd_spawn_shared *shared = arg;
     const struct pd_spawn_request *req = shared->req;
+    int report_fd = shared->report_fd;
+    int err = 0;
 
     reset_caught_signals();
-    int err = apply_fd_map(req);
+    if (report_fd >= 0) {
+        /* pdfork: move the report pipe above the numbers the map writes to. A dup2 onto it
+         * would close it before the exec, which the parent takes for a successful exec, and a
+         * failed exec would then write its errno into the caller's file. */
+        int moved = fcntl(report_fd, F_DUPFD_CLOEXEC, above_fd_map(req));
+        if (moved >= 0)
+            report_fd = moved;
+        else
+            err = errno;
+    }
+    if (err == 0)
+        err = apply_fd_map(req);
     if (err == 0 && req->cwd && chdir(req->cwd) != 0)
         err = errno;
     if (err == 0) {
-        sigprocmask(SIG_SETMASK, &shared->caller_mask, NULL);
+        raw_sigsetmask(&shared->caller_mask);
         execve(req->path, req->argv, req->envp);
         err = errno;
     }
-    if (shared->report_fd >= 0)
-        (void)write(shared->report_fd, &err, sizeof err);
+    if (report_fd >= 0)
+        (void)write(report_fd, &err, sizeof err);
     else
         shared->child_errno = err;
     _exit(127);
@@ -150,6 +205,12 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pd_out, int *pid_out
             sigprocmask(SIG_SETMASK, &shared.caller_mask, NULL);
             return err;
         }
+        if ((err = lift_lower_end(report)) != 0) {
+            close(report[0]);
+            close(report[1]);
+            sigprocmask(SIG_SETMASK, &shared.caller_mask, NULL);
+            return err;
+        }
         shared.report_fd = report[1];
         pid = pdfork(&pd, req->pd_flags);
         if (pid == 0)
@@ -171,7 +232,10 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pd_out, int *pid_out
     if (pid < 0)
         return err;
     if (err != 0) {
-        close(pd); /* the child's only descriptor: the kernel reaps (or kills and reaps) it */
+        /* The child reported and is in _exit: reap it, then close its only descriptor. */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        close(pd);
         return err;
     }
     *pd_out = pd;

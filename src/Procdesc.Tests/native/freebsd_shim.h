@@ -13,6 +13,11 @@
 #include <unistd.h>
 
 #define _SIG_MAXSIG 128
+/* sys/syscall.h (FreeBSD 5+): sigaction 416, sigprocmask 340. Linux's own numbers differ. */
+#undef SYS_sigaction
+#undef SYS_sigprocmask
+#define SYS_sigaction 416
+#define SYS_sigprocmask 340
 #define PD_DAEMON 0x00000001
 #define PD_CLOEXEC 0x00000002
 pid_t pdfork(int *fdp, int flags);

@@ -5,7 +5,10 @@ namespace Procdesc.Interop;
 /// <summary>The libc functions the library calls directly (never Mono.Posix's native helper).</summary>
 internal static unsafe partial class Libc
 {
-    internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030;
+    internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+
+    /// <summary>Not shared: Linux 1030, FreeBSD 17 (sys/sys/fcntl.h). FreeBSD answers 1030 with EINVAL.</summary>
+    internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsFreeBSD() ? 17 : 1030;
     internal const int RLIMIT_NOFILE = 7;
 
     [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]

@@ -31,8 +31,9 @@ internal sealed class FreeBsdNumbering : HostNumbering
     /// <summary>Canonical signals FreeBSD does not have.</summary>
     internal static readonly IReadOnlySet<Signum> SignalsFreeBsdLacks = new HashSet<Signum> { Signum.SIGSTKFLT, Signum.SIGPWR };
 
-    /// <summary>FreeBSD signals Linux does not have.</summary>
-    internal const int SIGEMT = 7, SIGINFO = 29;
+    /// <summary>FreeBSD signals Linux does not have. SIGTHR (libthr's) and SIGLIBRT (librt's) sit
+    /// where glibc keeps its private realtime signals, which have no canonical name either.</summary>
+    internal const int SIGEMT = 7, SIGINFO = 29, SIGTHR = 32, SIGLIBRT = 33;
 
     /// <summary>Realtime signals: FreeBSD's 65–126 and Linux's 34–64 (the canonical range), first to first.</summary>
     internal const int FreeBsdRealtimeMin = 65, FreeBsdRealtimeMax = 126, CanonicalRealtimeMin = 34, CanonicalRealtimeMax = 64;
@@ -73,7 +74,7 @@ internal sealed class FreeBsdNumbering : HostNumbering
             return -1;
         if (canonical is >= CanonicalRealtimeMin and <= CanonicalRealtimeMax)
             return canonical - CanonicalRealtimeMin + FreeBsdRealtimeMin;
-        if (canonical >= NoCanonicalName && canonical - NoCanonicalName is SIGEMT or SIGINFO or (> CanonicalRealtimeMax + FreeBsdRealtimeMin - CanonicalRealtimeMin and <= FreeBsdRealtimeMax))
+        if (canonical >= NoCanonicalName && canonical - NoCanonicalName is SIGEMT or SIGINFO or SIGTHR or SIGLIBRT or (> CanonicalRealtimeMax + FreeBsdRealtimeMin - CanonicalRealtimeMin and <= FreeBsdRealtimeMax))
             return canonical - NoCanonicalName;
         // Every other canonical number from 0 to 31 means the same signal on both systems;
         // 32 and 33 are glibc's private realtime signals, with no FreeBSD peer.
@@ -86,9 +87,12 @@ internal sealed class FreeBsdNumbering : HostNumbering
             return canonical;
         if (signal is >= FreeBsdRealtimeMin and <= FreeBsdRealtimeMin + (CanonicalRealtimeMax - CanonicalRealtimeMin))
             return (Signum)(signal - FreeBsdRealtimeMin + CanonicalRealtimeMin);
-        if (signal is SIGEMT or SIGINFO || signal > FreeBsdRealtimeMin + (CanonicalRealtimeMax - CanonicalRealtimeMin))
-            return (Signum)(signal + NoCanonicalName);
-        return (Signum)signal;
+        // 0 and the other numbers up to 31 mean the same signal on both systems. Everything else
+        // (SIGEMT, SIGINFO, SIGTHR, SIGLIBRT, realtime signals beyond Linux's range) has no
+        // canonical name: as canonical 32/33 it would not translate back (SignalToNative gives -1).
+        if (signal is >= 0 and <= 31 and not (SIGEMT or SIGINFO))
+            return (Signum)signal;
+        return (Signum)(signal + NoCanonicalName);
     }
 
     internal override Errno ErrnoFromNative(int errno)

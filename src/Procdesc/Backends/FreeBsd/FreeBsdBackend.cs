@@ -19,11 +19,18 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         | PdWaitOptions.WNOWAIT | PdWaitOptions.WEXITED | PdWaitOptions.WTRAPPED;
     private const PdWaitOptions ReportingOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
         | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
-    private const int EWOULDBLOCK = 35;
+    private const int EWOULDBLOCK = FreeBsdWaits.EWOULDBLOCK;
 
-    // The exit status of each child the object layer reaped, by pid; a pid the library hands out
-    // again (pdfork) drops the old entry. The kernel keeps nothing after a reap.
+    // The exit status of each child the library reaped (object layer, pdwait4 or pdwait), by pid;
+    // a pid the library hands out again (pdfork) drops the old entry. The kernel keeps nothing
+    // after a reap.
     private readonly ConcurrentDictionary<int, ExitStatus> _keptByPid = new();
+
+    // Held around every object-layer take of a status (always WNOHANG) and every store into
+    // _keptByPid, so that a waiter who finds the child already reaped (ESRCH) finds the status
+    // its reaper kept: with several threads blocked in pdwait on one child, the losers would
+    // otherwise wake with ESRCH before the winner has stored it. Never held while blocking.
+    private readonly object _reapGate = new();
     private readonly ConcurrentDictionary<int, bool> _daemonByPid = new();
     private readonly KqueueReactor _reactor;
 
@@ -87,10 +94,11 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return LastError.FailFromLastPInvoke(); // EBADF, for anything but a procdesc (§4)
         NativeRusage* wrusage = stackalloc NativeRusage[2];
-        int r = FreeBsdWaits.Wait(fd, (int)(options | PdWaitOptions.WEXITED), out status, wrusage, out _, out int errno);
+        int r = FreeBsdWaits.Wait(fd, (int)(options | PdWaitOptions.WEXITED), out status, wrusage, out FreeBsdSiginfo si, out int errno);
         if (r == 0)
         {
             rusage = wrusage[0].ToRusage();
+            Keep(pid, options, si.Code, status, rusage);
             return pid;
         }
         if (errno == EWOULDBLOCK)
@@ -109,9 +117,20 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if (FreeBsdWaits.Wait(fd, (int)options, out status, usage, out FreeBsdSiginfo si, out int errno) != 0)
             return LastError.Fail(errno);
         wrusage = new WaitRusage(usage[0].ToRusage(), usage[1].ToRusage());
+        Keep(si.Pid, options, si.Code, status, wrusage.Self);
         int detail = si.Code == PdSigInfo.CLD_EXITED ? si.Status : (int)HostNumbering.Current.SignalFromNative(si.Status);
         info = new PdSigInfo(HostNumbering.Current.SignalFromNative(si.Signo), si.Code, si.Pid, (int)si.Uid, detail);
         return 0;
+    }
+
+    /// <summary>A C-shaped call reaped the child: later object-layer waits get this status, as on
+    /// Linux (the C-shaped calls themselves answer ECHILD/ESRCH, as FreeBSD does).</summary>
+    private void Keep(int pid, PdWaitOptions options, int code, int status, Rusage usage)
+    {
+        if ((options & PdWaitOptions.WNOWAIT) != 0 || code is not (PdSigInfo.CLD_EXITED or PdSigInfo.CLD_KILLED or PdSigInfo.CLD_DUMPED))
+            return;
+        lock (_reapGate)
+            _keptByPid[pid] = new ExitStatus(pid, status, usage);
     }
 
     internal override int Close(int fd)
@@ -163,24 +182,38 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return LastError.FailFromLastPInvoke();
         NativeRusage* usage = stackalloc NativeRusage[2];
-        int options = FreeBsdLibc.WEXITED | (block ? 0 : FreeBsdLibc.WNOHANG);
-        int r;
-        int errno;
-        do
+        var probe = new NativePollfd { Fd = fd, Events = 1 };
+        while (true)
         {
-            r = FreeBsdWaits.Wait(fd, options, out int raw, usage, out _, out errno);
-            if (r == 0)
+            int errno;
+            lock (_reapGate)
             {
-                status = new ExitStatus(pid, raw, usage[0].ToRusage());
-                _keptByPid[pid] = status;
-                return 1;
+                int r;
+                do
+                {
+                    r = FreeBsdWaits.Wait(fd, FreeBsdLibc.WEXITED | FreeBsdLibc.WNOHANG, out int raw, usage, out _, out errno);
+                    if (r == 0)
+                    {
+                        status = new ExitStatus(pid, raw, usage[0].ToRusage());
+                        _keptByPid[pid] = status;
+                        return 1;
+                    }
+                } while (errno == (int)Errno.EINTR);
+                if (errno == (int)Errno.ESRCH)
+                    return _keptByPid.TryGetValue(pid, out status) ? 1 : LastError.Fail(Errno.ECHILD);
+                if (errno != EWOULDBLOCK)
+                    return LastError.Fail(errno);
             }
-        } while (errno == (int)Errno.EINTR);
-        if (errno == EWOULDBLOCK)
-            return 0;
-        if (errno == (int)Errno.ESRCH && _keptByPid.TryGetValue(pid, out status))
-            return 1;
-        return LastError.Fail(errno == (int)Errno.ESRCH ? (int)Errno.ECHILD : errno);
+            if (!block)
+                return 0;
+            // Sleep outside the gate until the child has exited: a process descriptor polls
+            // POLLHUP from then on (sys_procdesc.c, procdesc_poll), whatever events are asked for,
+            // and the wait that follows finds the zombie (kern_wait6 takes the child's proc lock,
+            // which exit1 holds until PRS_ZOMBIE is set).
+            probe.Revents = 0;
+            if (Libc.poll(&probe, 1, -1) < 0 && Marshal.GetLastPInvokeError() != (int)Errno.EINTR)
+                return LastError.FailFromLastPInvoke();
+        }
     }
 
     internal override int HasExited(int fd)

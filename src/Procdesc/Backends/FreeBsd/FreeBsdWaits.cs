@@ -12,6 +12,9 @@ namespace Procdesc.Backends.FreeBsd;
 /// </summary>
 internal static unsafe class FreeBsdWaits
 {
+    /// <summary>FreeBSD's EWOULDBLOCK (= EAGAIN), sys/sys/errno.h.</summary>
+    internal const int EWOULDBLOCK = 35;
+
     private static readonly delegate* unmanaged<int, int*, int, NativeRusage*, FreeBsdSiginfo*, int> s_pdwait =
         (delegate* unmanaged<int, int*, int, NativeRusage*, FreeBsdSiginfo*, int>)LibcExport("pdwait");
 
@@ -31,6 +34,16 @@ internal static unsafe class FreeBsdWaits
         {
             r = s_pdwait(fd, &s, options, wrusage, &si);
             errno = r < 0 ? Marshal.GetLastSystemError() : 0;
+            // pdwait answers 0 for a report, so a WNOHANG call with nothing to report must not
+            // be read as one: a report always names the child (si_pid, as wait6 fills it in
+            // kern_exit.c's proc_to_reap), "nothing yet" leaves the siginfo zeroed. The contract
+            // has the kernel answer EWOULDBLOCK here; this keeps a 0 from ever becoming "exited
+            // with code 0" (and a kept status) should it answer 0 instead.
+            if (r == 0 && si.Pid == 0 && (options & FreeBsdLibc.WNOHANG) != 0)
+            {
+                r = -1;
+                errno = EWOULDBLOCK;
+            }
         }
         else
         {
@@ -70,7 +83,7 @@ internal static unsafe class FreeBsdWaits
             return 0;
         if (r == 0)
         {
-            errno = 35; // FreeBSD's EWOULDBLOCK
+            errno = EWOULDBLOCK;
             return -1;
         }
         if (errno == (int)Errno.ECHILD)
@@ -78,8 +91,14 @@ internal static unsafe class FreeBsdWaits
         return -1;
     }
 
+    /// <summary>
+    /// A libc function that needs FreeBSD 15.1's kernel: found by symbol lookup, and used only when
+    /// the running kernel is 15.1 or later too — a newer userland on an older kernel would turn the
+    /// call into an unknown system call, which raises SIGSYS.
+    /// </summary>
     private static nint LibcExport(string name) =>
-        OperatingSystem.IsFreeBSD() && NativeLibrary.TryLoad("libc.so.7", out nint libc) && NativeLibrary.TryGetExport(libc, name, out nint address)
+        OperatingSystem.IsFreeBSD() && KernelVersion.AtLeast(15, 1)
+        && NativeLibrary.TryLoad("libc.so.7", out nint libc) && NativeLibrary.TryGetExport(libc, name, out nint address)
             ? address
             : 0;
 }

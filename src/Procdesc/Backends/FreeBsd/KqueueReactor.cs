@@ -16,7 +16,16 @@ internal sealed unsafe class KqueueReactor
 {
     private readonly FreeBsdBackend _backend;
     private readonly int _kqueue;
-    private readonly ConcurrentDictionary<int, List<TaskCompletionSource<ExitStatus>>> _waitersByFd = new();
+    private readonly ConcurrentDictionary<int, WaiterList> _waitersByFd = new();
+
+    /// <summary>The waiters of one descriptor number. Once completed (removed from the table) it is
+    /// closed, and a waiter that still finds it retries with a fresh list: otherwise a waiter
+    /// added between the removal and the snapshot would never be completed.</summary>
+    private sealed class WaiterList
+    {
+        internal readonly List<TaskCompletionSource<ExitStatus>> Items = [];
+        internal bool Closed;
+    }
 
     internal KqueueReactor(FreeBsdBackend backend)
     {
@@ -30,15 +39,25 @@ internal sealed unsafe class KqueueReactor
     internal Task<ExitStatus> WaitForExit(int fd, CancellationToken cancellation)
     {
         var waiter = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        List<TaskCompletionSource<ExitStatus>> list = _waitersByFd.GetOrAdd(fd, _ => []);
-        lock (list)
-            list.Add(waiter);
+        WaiterList list;
+        while (true)
+        {
+            list = _waitersByFd.GetOrAdd(fd, _ => new WaiterList());
+            lock (list)
+            {
+                if (!list.Closed)
+                {
+                    list.Items.Add(waiter);
+                    break;
+                }
+            }
+        }
         if (cancellation.CanBeCanceled)
         {
             CancellationTokenRegistration registration = cancellation.UnsafeRegister(_ =>
             {
                 lock (list)
-                    list.Remove(waiter);
+                    list.Items.Remove(waiter);
                 waiter.TrySetCanceled(cancellation);
             }, null);
             waiter.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
@@ -51,7 +70,10 @@ internal sealed unsafe class KqueueReactor
             FFlags = FreeBsdLibc.NOTE_EXIT,
         };
         if (FreeBsdLibc.kevent(_kqueue, &change, 1, null, 0, null) != 0)
-            Complete(fd, new ProcessDescriptorException("kevent", (Errno)Marshal.GetLastPInvokeError(), Marshal.GetLastPInvokeError()));
+        {
+            int native = Marshal.GetLastPInvokeError();
+            Complete(fd, new ProcessDescriptorException("kevent", Numbering.HostNumbering.Current.ErrnoFromNative(native), native));
+        }
         return waiter.Task;
     }
 
@@ -103,7 +125,10 @@ internal sealed unsafe class KqueueReactor
             return;
         TaskCompletionSource<ExitStatus>[] waiters;
         lock (list)
-            waiters = [.. list];
+        {
+            list.Closed = true;
+            waiters = [.. list.Items];
+        }
         foreach (var waiter in waiters)
             complete(waiter);
     }
