@@ -12,7 +12,7 @@ COMPAT_RESULTS := artifacts/compat-results
 COMPAT_TEST = $(DOTNET) test compat-tests/Procdesc.Compat.Tests.csproj -c $(CONFIG) --no-build -nologo \
 	--logger "trx;LogFileName=compat-tests.trx" --logger "console;verbosity=normal" --results-directory
 
-.PHONY: all build test compat run clean
+.PHONY: all build test compat pack run clean
 
 all: build
 
@@ -38,6 +38,32 @@ compat: build
 	find $(COMPAT_BIN) -name 'libMonoPosixHelper*' -delete
 	rm -rf $(COMPAT_RESULTS)
 	$(COMPAT_TEST) $(COMPAT_RESULTS)
+
+# The benchmarks of issue 7 (src/Procdesc.Benchmarks, Linux, always Release; a few minutes): every
+# figure against baselines measured in the same run, interleaved, into artifacts/bench-report.md and
+# .json. BENCH_ARGS="--rows 1,3" runs some rows only; "--smoke" a few iterations of each (make test
+# runs that through BenchmarkSmokeTests).
+.PHONY: bench
+bench:
+	$(DOTNET) build src/Procdesc.Benchmarks/Procdesc.Benchmarks.csproj -c Release -nologo -v:q
+	$(DOTNET) src/Procdesc.Benchmarks/bin/Release/$(TFM)/Procdesc.Benchmarks.dll --out artifacts $(BENCH_ARGS)
+
+# The NuGet packages, into artifacts/: Procdesc (the library, with the C helper under
+# runtimes/<rid>/native/) and Procdesc.Tool (the procdesc command, for dotnet tool install).
+# The linux-arm64 helper needs Debian's cross gcc: installed here when missing and run as root
+# on Linux x86-64; without it the package leaves linux-arm64 out and the pack says so.
+pack:
+	@if [ "$$(uname -s)" = Linux ] && [ "$$(uname -m)" = x86_64 ] && [ "$$(id -u)" = 0 ] && \
+	    ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		echo "pack: installing gcc-aarch64-linux-gnu for the linux-arm64 helper"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu >/dev/null; } || \
+		echo "pack: could not install gcc-aarch64-linux-gnu; linux-arm64 is left out"; \
+	fi
+	mkdir -p artifacts
+	rm -f artifacts/*.nupkg
+	$(DOTNET) pack src/Procdesc/Procdesc.csproj -c $(CONFIG) -nologo -v:m -o artifacts
+	$(DOTNET) pack src/Procdesc.Cli/Procdesc.Cli.csproj -c $(CONFIG) -nologo -v:m -o artifacts
 
 # make run ARGS="run -- /bin/sh -c 'exit 3'"
 run: build

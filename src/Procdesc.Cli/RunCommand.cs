@@ -1,96 +1,230 @@
-using System.Globalization;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Diagnostics;
 using Mono.Unix.Native;
 
 namespace Procdesc.Cli;
 
 /// <summary>
-/// <c>procdesc run [--daemon] -- PROGRAM [ARGS…]</c>: starts PROGRAM through pdfork, waits with
-/// pdwait4, reports how it ended and what it cost, and exits as it did (128 + signal when killed).
+/// <c>procdesc run [OPTIONS] -- PROGRAM [ARGS…]</c>: starts PROGRAM under a process descriptor,
+/// forwards the tool's termination signals to it, optionally ends it after a timeout (like
+/// timeout(1)), reaps it, reports how it ended and what it cost, and exits as it did.
 /// </summary>
-internal static class RunCommand
+internal sealed class RunCommand
 {
-    private const int UsageError = 125, CannotExecute = 126, NotFound = 127;
+    private const string Usage = "usage: procdesc run [OPTIONS] -- PROGRAM [ARGS...]";
 
-    internal static int Run(string[] args)
+    private readonly Option<bool> _daemon = new("--daemon")
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
-        {
-            PrintUsage(args.Length == 0 ? Console.Error : Console.Out);
-            return args.Length == 0 ? UsageError : 0;
-        }
-        if (args[0] != "run")
-            return Fail($"unknown command '{args[0]}'", UsageError);
+        Description = "Create the child with PD_DAEMON: it is not killed when the tool ends.",
+    };
 
-        bool daemon = false;
-        int i = 1;
-        for (; i < args.Length && args[i] != "--"; i++)
-        {
-            if (args[i] == "--daemon")
-                daemon = true;
-            else if (args[i] is "-h" or "--help")
-            {
-                PrintUsage(Console.Out);
-                return 0;
-            }
-            else if (args[i].StartsWith('-'))
-                return Fail($"unknown option '{args[i]}'", UsageError);
-            else
-                break; // the program, given without "--"
-        }
-        if (i < args.Length && args[i] == "--")
-            i++;
-        if (i >= args.Length)
-            return Fail("missing PROGRAM (usage: procdesc run [--daemon] -- PROGRAM [ARGS...])", UsageError);
+    private readonly Option<TimeSpan?> _timeout = new("--timeout")
+    {
+        HelpName = "DURATION",
+        Description = $"Send --signal to the child if it still runs after DURATION ({Duration.Syntax}; 0: no timeout); the tool then exits 124.",
+        CustomParser = result => ParseDuration(result, "--timeout"),
+    };
 
-        string[] argv = args[i..];
+    private readonly Option<Signum> _signal = new("--signal", "-s")
+    {
+        HelpName = "SIG",
+        Description = $"The signal --timeout sends: {SignalNames.Syntax}.",
+        DefaultValueFactory = _ => Signum.SIGTERM,
+        CustomParser = ParseSignal,
+    };
+
+    private readonly Option<TimeSpan?> _killAfter = new("--kill-after", "-k")
+    {
+        HelpName = "DURATION",
+        Description = "After the timeout's signal, send SIGKILL if the child still runs after DURATION.",
+        CustomParser = result => ParseDuration(result, "--kill-after"),
+    };
+
+    private readonly Option<bool> _json = new("--json")
+    {
+        Description = "Print how the child ended and its resource usage as one JSON object on stdout, instead of on stderr.",
+    };
+
+    private readonly Option<bool> _quiet = new("--quiet", "-q")
+    {
+        Description = "Print no report.",
+    };
+
+    private readonly Argument<string[]> _program = new("PROGRAM")
+    {
+        Arity = ArgumentArity.OneOrMore,
+        HelpName = "PROGRAM [ARGS...]",
+        Description = "The program (looked up in PATH when it has no '/') and its arguments.",
+    };
+
+    internal RunCommand()
+    {
+        Command = new Command("run",
+            "Run PROGRAM under a process descriptor, so that it cannot outlive the tool (unless --daemon); forward " +
+            "INT, TERM, HUP, QUIT, USR1 and USR2 to it; report how it ended and what it cost. Exit status: PROGRAM's, " +
+            "128+N when signal N killed it, 124 on timeout, 125 usage error, 126 cannot execute, 127 not found.")
+        {
+            _daemon, _timeout, _signal, _killAfter, _json, _quiet, _program,
+        };
+        Command.Validators.Add(Validate);
+        Command.SetAction(parsed => Execute(
+            parsed.GetValue(_program)!, parsed.GetValue(_daemon), parsed.GetValue(_timeout), parsed.GetValue(_signal),
+            parsed.GetValue(_killAfter), parsed.GetValue(_json), parsed.GetValue(_quiet)));
+    }
+
+    /// <summary>The System.CommandLine command.</summary>
+    internal Command Command { get; }
+
+    /// <summary>
+    /// The first unknown option on a `run` command line, or null. System.CommandLine takes a word
+    /// that is not one of its options for an argument, so "--bogus" before "--" would become the
+    /// program's name; <see cref="ProgramBoundary"/> put a "--" before the real program, so PROGRAM
+    /// words found before any "--" are options nobody knows.
+    /// </summary>
+    internal string? FindUnknownOption(ParseResult parsed)
+    {
+        if (parsed.CommandResult.Command != Command || parsed.GetResult(_program) is not { } program)
+            return null;
+        int afterDoubleDash = 0;
+        bool seen = false;
+        foreach (Token token in parsed.Tokens)
+        {
+            if (seen)
+                afterDoubleDash++;
+            else if (token.Type == TokenType.DoubleDash)
+                seen = true;
+        }
+        int unknown = program.Tokens.Count - afterDoubleDash;
+        return unknown > 0 ? program.Tokens[0].Value : null;
+    }
+
+    /// <summary>The usage line to show after an error on a `run` command line; null for other commands.</summary>
+    internal string? UsageFor(ParseResult parsed) => parsed.CommandResult.Command == Command ? Usage : null;
+
+    /// <summary>"missing PROGRAM" in place of System.CommandLine's wording, which names no argument.</summary>
+    internal bool IsMissingProgram(ParseResult parsed) =>
+        parsed.CommandResult.Command == Command && (parsed.GetResult(_program)?.Tokens.Count ?? 0) == 0;
+
+    private void Validate(CommandResult result)
+    {
+        bool timeout = result.GetResult(_timeout) is not null;
+        if (!timeout && result.GetResult(_killAfter) is not null)
+            result.AddError("--kill-after needs --timeout");
+        if (!timeout && result.GetResult(_signal) is { Implicit: false })
+            result.AddError("--signal needs --timeout");
+        if (result.GetValue(_json) && result.GetValue(_quiet))
+            result.AddError("--json and --quiet cannot be used together");
+    }
+
+    private static TimeSpan? ParseDuration(ArgumentResult result, string option)
+    {
+        string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (Duration.TryParse(text, out TimeSpan duration))
+            return duration;
+        result.AddError($"invalid duration '{text}' for {option}: use {Duration.Syntax}");
+        return null;
+    }
+
+    private static Signum ParseSignal(ArgumentResult result)
+    {
+        string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (SignalNames.TryParse(text, out Signum signal))
+            return signal;
+        result.AddError($"invalid signal '{text}' for --signal: use {SignalNames.Syntax}");
+        return Signum.SIGTERM;
+    }
+
+    private static int Execute(string[] argv, bool daemon, TimeSpan? timeout, Signum signal, TimeSpan? killAfter, bool json, bool quiet)
+    {
         PdChild child = PdChild.ExecFromPath(argv[0], argv);
         if (!argv[0].Contains('/') && !File.Exists(child.Path))
-            return Fail($"{argv[0]}: command not found", NotFound);
+            return Fail($"{argv[0]}: command not found", ExitCodes.NotFound);
 
-        var started = DateTime.UtcNow;
+        // Installed before the child exists, so there is no moment when one of these signals would
+        // end the tool (and, through kill-on-close, the child) instead of reaching the child.
+        using SignalForwarding forwarding = SignalForwarding.Install();
+        var clock = Stopwatch.StartNew();
         ProcessDescriptor descriptor;
         try
         {
-            // The tool holds the only descriptor: if the tool dies in any way, the child dies too
-            // (unless --daemon).
+            // CloExec: the tool holds the child's only descriptor (no program it starts inherits a
+            // copy), so the tool's end in any way, SIGKILL included, kills the child — unless --daemon.
             descriptor = ProcessDescriptor.Fork(child, PdFlags.CloExec | (daemon ? PdFlags.Daemon : PdFlags.None));
         }
         catch (ProcessDescriptorException e)
         {
-            return Fail($"{argv[0]}: {ErrnoText(e.Errno)}", e.Errno is Errno.ENOENT ? NotFound : CannotExecute);
+            return Fail($"{argv[0]}: {ErrnoText(e.Errno)}", e.Errno is Errno.ENOENT ? ExitCodes.NotFound : ExitCodes.CannotExecute);
         }
 
-        ExitStatus status;
+        RunReport report;
         using (descriptor)
         {
+            forwarding.Attach(descriptor);
+            Task<ExitStatus> exit = descriptor.WaitAsync();
+            var sent = new List<Signum>();
+            bool timedOut = false;
+            // timeout(1): a zero duration disables the timeout (and the kill-after).
+            if (timeout is { } limit && limit > TimeSpan.Zero && !Finishes(exit, limit))
+            {
+                // Not timed out after all if the child was reaped just before the signal could go.
+                timedOut = Send(descriptor, signal, sent);
+                if (timedOut && killAfter is { } grace && grace > TimeSpan.Zero && !Finishes(exit, grace))
+                    Send(descriptor, Signum.SIGKILL, sent);
+            }
+            ExitStatus status;
             try
             {
-                status = descriptor.Wait();
+                status = exit.GetAwaiter().GetResult();
             }
             catch (ProcessDescriptorException e)
             {
-                return Fail($"wait: {ErrnoText(e.Errno)}", UsageError);
+                return Fail($"wait: {ErrnoText(e.Errno)}", ExitCodes.UsageError);
             }
+            forwarding.Detach();
+            report = new RunReport(status, clock.Elapsed, timedOut, sent);
         }
-        TimeSpan wall = DateTime.UtcNow - started;
-        Rusage usage = status.Usage;
-        string ending = status.Exited
-            ? $"exited with code {status.ExitCode}"
-            : $"killed by {status.TermSignal}{(status.CoreDumped ? " (core dumped)" : "")}";
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"procdesc: pid {status.Pid} {ending}; user {usage.UserTime.TotalSeconds:0.000}s system {usage.SystemTime.TotalSeconds:0.000}s " +
-            $"wall {wall.TotalSeconds:0.000}s max RSS {usage.MaxRssKiB} KiB"));
-        return status.Exited ? status.ExitCode : 128 + (int)status.TermSignal!.Value;
+
+        if (json)
+        {
+            using Stream stdout = Console.OpenStandardOutput();
+            report.WriteJson(stdout);
+        }
+        else if (!quiet)
+        {
+            report.WriteText(Console.Error);
+        }
+        return report.ExitCode;
     }
 
-    private static void PrintUsage(TextWriter to) => to.WriteLine(
-        """
-        usage: procdesc run [--daemon] -- PROGRAM [ARGS...]
+    /// <summary>True if <paramref name="task"/> completes within <paramref name="span"/>. Waits in
+    /// slices, since one timed wait is limited to about 49 days and a duration may be longer.</summary>
+    private static bool Finishes(Task task, TimeSpan span)
+    {
+        TimeSpan slice = TimeSpan.FromDays(1);
+        for (TimeSpan left = span; left > TimeSpan.Zero; left -= slice)
+        {
+            // The wait handle, not Task.Wait: a faulted wait is reported once, by GetResult, later.
+            if (((IAsyncResult)task).AsyncWaitHandle.WaitOne(left < slice ? left : slice))
+                return true;
+        }
+        return task.IsCompleted;
+    }
 
-        Runs PROGRAM under a process descriptor, waits for it, prints to stderr how it ended and
-        its resource usage, and exits with its exit code (128 + signal number when killed).
-          --daemon   create the child with PD_DAEMON (it is not killed when the descriptor closes)
-        """);
+    /// <returns>False when the child had already been reaped (ESRCH): it ended on its own.</returns>
+    private static bool Send(ProcessDescriptor descriptor, Signum signal, List<Signum> sent)
+    {
+        try
+        {
+            descriptor.Kill(signal);
+            sent.Add(signal);
+            return true;
+        }
+        catch (ProcessDescriptorException)
+        {
+            return false;
+        }
+    }
 
     private static int Fail(string message, int code)
     {
@@ -103,6 +237,9 @@ internal static class RunCommand
         Errno.ENOENT => "No such file or directory",
         Errno.EACCES => "Permission denied",
         Errno.ENOEXEC => "Exec format error",
+        Errno.E2BIG => "Argument list too long",
+        Errno.ENOTDIR => "Not a directory",
+        Errno.ELOOP => "Too many levels of symbolic links",
         _ => errno.ToString(),
     };
 }

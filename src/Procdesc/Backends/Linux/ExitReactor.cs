@@ -22,10 +22,17 @@ internal sealed unsafe class ExitReactor
     private static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     private static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
     private const int BatchSize = 256;
+    // A closed descriptor whose child is already reaped needs no kill, only the library's own
+    // descriptor given back: its copy check waits for the next scan — at most this long, or
+    // until this many wait — so a start-wait-close loop does not pay a /proc/self/fd scan per
+    // child (measured: the scans were most of pdfork's overhead over a bare clone).
+    private const int DeferredScanDelayMs = 50, DeferredScanBatch = 256;
 
     private readonly ChildTable _table;
     private readonly ConcurrentQueue<ChildRecord> _candidates = new();
     private readonly ConcurrentDictionary<int, ChildRecord> _watchedByAnchor = new();
+    private readonly HashSet<ChildRecord> _deferred = new(ReferenceEqualityComparer.Instance); // reactor thread only
+    private long _deferredSince;
     private readonly int _epoll;
     private readonly int _wakeup;
     private readonly OpenDescriptorList _openDescriptors;
@@ -86,16 +93,16 @@ internal sealed unsafe class ExitReactor
         byte* events = stackalloc byte[BatchSize * 16];
         while (true)
         {
-            int n = Libc.epoll_wait(_epoll, events, BatchSize, -1);
-            if (n < 0)
-                continue; // EINTR
+            int n = Libc.epoll_wait(_epoll, events, BatchSize, _deferred.Count > 0 ? DeferredScanDelayMs : -1);
+            if (_deferred.Count > 0 && Environment.TickCount64 - _deferredSince >= DeferredScanDelayMs)
+                ReleaseUncopied([]);
             for (int i = 0; i < n; i++)
             {
                 int fd = (int)*(ulong*)(events + i * EventSize + EventDataOffset);
                 try
                 {
                     if (fd == _wakeup)
-                        ReleaseUncopied();
+                        TakeCandidates();
                     else if (_watchedByAnchor.TryGetValue(fd, out ChildRecord? record))
                         Settle(record);
                 }
@@ -108,22 +115,37 @@ internal sealed unsafe class ExitReactor
         }
     }
 
-    private void ReleaseUncopied()
+    private void TakeCandidates()
     {
         // Drain the eventfd, then re-arm, then take the queue: a candidate queued after the re-arm
         // writes the eventfd again; one queued before it is in the queue we are about to take.
         ulong drained;
         Libc.read(_wakeup, &drained, sizeof(ulong));
         Interlocked.Exchange(ref _pendingWake, 0);
-        var batch = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
+        var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
         while (_candidates.TryDequeue(out ChildRecord? record))
-            if (!record.Released)
-                batch.Add(record);
+        {
+            if (record.Released)
+                continue;
+            if (!record.Reaped)
+                urgent.Add(record); // may have to be killed: now
+            else if (_deferred.Add(record) && _deferred.Count == 1)
+                _deferredSince = Environment.TickCount64;
+        }
+        if (urgent.Count > 0 || _deferred.Count >= DeferredScanBatch)
+            ReleaseUncopied(urgent);
+    }
+
+    /// <summary>One scan of /proc/self/fd for these candidates and every deferred one.</summary>
+    private void ReleaseUncopied(HashSet<ChildRecord> batch)
+    {
+        batch.UnionWith(_deferred);
+        _deferred.Clear();
         if (batch.Count == 0)
             return;
         HashSet<ulong> copied = InodesWithCopies();
         foreach (ChildRecord record in batch)
-            if (!copied.Contains(record.Inode))
+            if (!record.Released && !copied.Contains(record.Inode))
                 Release(record);
     }
 

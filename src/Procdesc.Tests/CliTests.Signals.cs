@@ -1,0 +1,58 @@
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
+
+/// <summary>
+/// Signals received by `procdesc run` reach the child through its descriptor, and the tool, which
+/// survives them, exits as the child did. The tool is started through the library with its stdout
+/// on a pipe; the child shares that stdout and prints "ready" once its trap is installed (the tool's
+/// handlers are installed before the child exists), so the test signals only a child ready for it.
+/// </summary>
+public partial class CliTests
+{
+    [TestCase(Signum.SIGINT), TestCase(Signum.SIGTERM), TestCase(Signum.SIGHUP)]
+    [TestCase(Signum.SIGQUIT), TestCase(Signum.SIGUSR1), TestCase(Signum.SIGUSR2)]
+    [CancelAfter(60_000)]
+    public void ASignalToTheTool_IsForwardedToTheChild(Signum signal, CancellationToken cancellation)
+    {
+        SkipIfIgnoredHere(signal);
+        string name = signal.ToString()[3..];
+        using var tool = HostProcess.Start(Tool.AssemblyPath, "run", "--quiet", "--", "sh", "-c",
+            $"trap 'exit 42' {name}; echo ready; while :; do sleep 0.05; done");
+        tool.ReadLine().ShouldBe("ready");
+
+        pdkill(tool.Fd, signal).ShouldBe(0);
+
+        int status = tool.WaitForEnd();
+        WIFEXITED(status).ShouldBeTrue($"the tool survived {signal} (status 0x{status:x})");
+        WEXITSTATUS(status).ShouldBe(42, "the child's trap ran, and the tool exited with the child's code");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public void ATermToTheTool_KillsAChildWithoutATrap_AndTheToolExits143()
+    {
+        using var tool = HostProcess.Start(Tool.AssemblyPath, "run", "--quiet", "--", "sh", "-c", "echo ready; exec sleep 30");
+        tool.ReadLine().ShouldBe("ready");
+
+        pdkill(tool.Fd, Signum.SIGTERM).ShouldBe(0);
+
+        int status = tool.WaitForEnd();
+        WIFEXITED(status).ShouldBeTrue($"the tool survived SIGTERM (status 0x{status:x})");
+        WEXITSTATUS(status).ShouldBe(128 + 15);
+    }
+
+    /// <summary>
+    /// A signal this test process ignores is ignored by the tool too (ignored signals survive exec),
+    /// and .NET leaves an inherited ignored SIGINT or SIGQUIT ignored — a shell without job control
+    /// starts background jobs so. The tool then cannot receive it, as its child could not either.
+    /// </summary>
+    private static void SkipIfIgnoredHere(Signum signal)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        string line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        ulong ignored = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        if ((ignored & (1UL << ((int)signal - 1))) != 0)
+            Assert.Ignore($"this test process was started with {signal} ignored, so the tool would be too");
+    }
+}
