@@ -320,7 +320,7 @@ public class CloseTests
     /// <summary>Alive (sleeping or running, not a zombie) and no SIGKILL on its way.</summary>
     private static bool StillRunning(int pid)
     {
-        if (Processes.State(pid) is not ('S' or 'R'))
+        if (Processes.State(pid) is not ('S' or 'R' or 'D'))
             return false;
         const ulong SigKill = 1UL << (9 - 1);
         foreach (string line in File.ReadLines($"/proc/{pid}/status"))

@@ -110,7 +110,7 @@ public class LifecycleTests
     /// <summary>Sleeping or running, and no SIGKILL on its way.</summary>
     private static bool StillRunning(int pid)
     {
-        if (Processes.State(pid) is not ('S' or 'R'))
+        if (Processes.State(pid) is not ('S' or 'R' or 'D'))
             return false;
         string status = File.ReadAllText($"/proc/{pid}/status");
         ulong pending = 0;

@@ -36,7 +36,7 @@ internal sealed unsafe class ExitReactor
     private readonly int _epoll;
     private readonly int _wakeup;
     private readonly OpenDescriptorList _openDescriptors;
-    private int _pendingWake;
+    private int _pendingWake, _pendingLazyWake;
 
     internal ExitReactor(ChildTable table)
     {
@@ -49,11 +49,14 @@ internal sealed unsafe class ExitReactor
         new Thread(Run) { IsBackground = true, Name = "Procdesc exit reactor" }.Start();
     }
 
-    /// <summary>The child may have lost its last descriptor in this process: check, then act.</summary>
+    /// <summary>The child may have lost its last descriptor in this process: check, then act.
+    /// A child that may have to be killed wakes the reactor at once; one already reaped only
+    /// needs its record dropped, and wakes it once per deferred batch.</summary>
     internal void CheckCopies(ChildRecord record)
     {
         _candidates.Enqueue(record);
-        if (Interlocked.Exchange(ref _pendingWake, 1) == 0)
+        ref int pending = ref record.Reaped ? ref _pendingLazyWake : ref _pendingWake;
+        if (Interlocked.Exchange(ref pending, 1) == 0)
         {
             ulong one = 1;
             Libc.write(_wakeup, &one, sizeof(ulong));
@@ -119,26 +122,37 @@ internal sealed unsafe class ExitReactor
     {
         // Drain the eventfd, then re-arm, then take the queue: a candidate queued after the re-arm
         // writes the eventfd again; one queued before it is in the queue we are about to take.
+        // (The lazy flag stays armed until the deferred batch is scanned: see ReleaseUncopied.)
         ulong drained;
         Libc.read(_wakeup, &drained, sizeof(ulong));
         Interlocked.Exchange(ref _pendingWake, 0);
         var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
+        DrainCandidates(urgent);
+        if (urgent.Count > 0 || _deferred.Count >= DeferredScanBatch)
+            ReleaseUncopied(urgent);
+    }
+
+    /// <summary>Sorts queued candidates: those that may have to be killed into
+    /// <paramref name="urgent"/>, those already reaped into the deferred batch.</summary>
+    private void DrainCandidates(HashSet<ChildRecord> urgent)
+    {
         while (_candidates.TryDequeue(out ChildRecord? record))
         {
             if (record.Released)
                 continue;
             if (!record.Reaped)
-                urgent.Add(record); // may have to be killed: now
+                urgent.Add(record);
             else if (_deferred.Add(record) && _deferred.Count == 1)
                 _deferredSince = Environment.TickCount64;
         }
-        if (urgent.Count > 0 || _deferred.Count >= DeferredScanBatch)
-            ReleaseUncopied(urgent);
     }
 
     /// <summary>One scan of /proc/self/fd for these candidates and every deferred one.</summary>
     private void ReleaseUncopied(HashSet<ChildRecord> batch)
     {
+        // Re-arm the lazy wake-up, then take what was queued without one.
+        Interlocked.Exchange(ref _pendingLazyWake, 0);
+        DrainCandidates(batch);
         batch.UnionWith(_deferred);
         _deferred.Clear();
         if (batch.Count == 0)
