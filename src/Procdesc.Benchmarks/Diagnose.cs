@@ -13,26 +13,49 @@ internal static class Diagnose
 {
     private static string Us(double ns) => Fmt.Us(ns);
 
-    internal static void SpawnRow(RowResult row, Dictionary<string, List<double>> r, Dictionary<string, double> cpuPerThread)
+    internal static void SpawnRow(RowResult row, Dictionary<string, List<double>> r, Dictionary<string, double> pdCpu,
+        Dictionary<string, double> helperCpu, Dictionary<string, double>? pdCalls, Dictionary<string, double>? cloneCalls)
     {
         if (!row.AnyMissed)
             return;
-        double pd = Stats.Median(r[Rows.SpawnRow.PdforkName]), clone = Stats.Median(r[Rows.SpawnRow.CloneName]);
-        double helper = Stats.Median(r[Rows.SpawnRow.HelperName]);
         double helperRatio = Stats.Median(Stats.PairedRatios(r[Rows.SpawnRow.HelperName], r[Rows.SpawnRow.CloneName]));
+        // Paired per round, like the ratios: the medians of two subjects come from different rounds.
+        double managed = Stats.Median(r[Rows.SpawnRow.PdforkName].Zip(r[Rows.SpawnRow.HelperName], (a, b) => a - b));
+        double overHelper = Stats.Median(Stats.PairedRatios(r[Rows.SpawnRow.PdforkName], r[Rows.SpawnRow.HelperName]));
         double envp = Stats.Median(Stats.PairedRatios(r[Rows.SpawnRow.EnvpName], r[Rows.SpawnRow.PdforkName]));
         double daemon = Stats.Median(Stats.PairedRatios(r[Rows.SpawnRow.DaemonName], r[Rows.SpawnRow.PdforkName]));
-        double Cpu(string prefix) => cpuPerThread.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(kv => kv.Value);
-        double reactor = Cpu("Procdesc exit"), spawner = Cpu("Procdesc spawn"), caller = Cpu("dotnet") + Cpu("Procdesc.Bench");
+        double Cpu(Dictionary<string, double> cpu, string prefix) => cpu.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(kv => kv.Value);
+
         row.Diagnosis.Add(helperRatio <= 1.03
-            ? $"- **The native part is at the floor.** The library's C helper alone (clone3 `CLONE_VM|CLONE_VFORK|CLONE_PIDFD` + execve, then waitid + close, called on this thread) takes {Us(helper)} per child, × {Fmt.Ratio(helperRatio)} the C clone ({Us(clone)}). What pdfork adds, {Us(pd - helper)} per child, is managed work."
-            : $"- **The native part alone takes × {Fmt.Ratio(helperRatio)} the C clone** ({Us(helper)} against {Us(clone)}): the library's C helper, called directly on this thread, makes system calls the bare clone does not — CLONE_PIDFD, the signal mask saved and restored around the clone, PR_SET_PDEATHSIG and a getppid check in the child, then waitid on the pidfd and its close — which the contract needs (a descriptor, kill-on-close at the caller's death). That uses {Fmt.Value(100 * (helperRatio - 1))} % of the 10 % allowance; pdfork adds {Us(pd - helper)} per child on top, managed work.");
-        row.Diagnosis.Add($"- **Where that work runs (CPU per child, this run):** the library's reactor thread {Fmt.Value(reactor)} µs, its spawner thread {Fmt.Value(spawner)} µs (the clone system call itself plus the hand-off), the calling thread {Fmt.Value(caller)} µs. The reactor wakes on every `close` and rescans `/proc/self/fd` — getdents plus one fstat per open descriptor of the process — to learn whether another copy of the descriptor is left before it drops the record (a `perf record -g` profile of this loop, taken while building the harness, puts the reactor's samples in `proc_readfd_common`, `filldir64`, `proc_fill_cache` and `vfs_fstat`). On 2 cores that rescan competes with the caller and with the child that is exec'ing.");
+            ? $"- **The native part is at the floor.** The library's C helper alone (clone3 `CLONE_VM|CLONE_VFORK|CLONE_PIDFD` + execve, then waitid + close, called on this thread) is × {Fmt.Ratio(helperRatio)} the C clone. pdfork is × {Fmt.Ratio(overHelper)} the helper alone ({Us(managed)} more per child, per-round median): managed work."
+            : $"- **The native part alone is × {Fmt.Ratio(helperRatio)} the C clone**: the library's C helper, called directly on this thread, makes system calls the bare clone does not — CLONE_PIDFD, the signal mask saved and restored around the clone, PR_SET_PDEATHSIG and a getppid check in the child, then waitid on the pidfd and its close — which the contract needs (a descriptor, kill-on-close at the caller's death). That uses {Fmt.Value(100 * (helperRatio - 1))} % of the 10 % allowance. pdfork is × {Fmt.Ratio(overHelper)} the helper alone ({Us(managed)} more per child, per-round median): managed work.");
+
+        row.Diagnosis.Add($"- **CPU (this run, per child, in this process):** pdfork uses {Fmt.Value(pdCpu.Values.Sum())} µs — the calling thread {Fmt.Value(Cpu(pdCpu, "dotnet"))} µs, the library's spawner thread {Fmt.Value(Cpu(pdCpu, "Procdesc spawn"))} µs (it makes the clone system call), its reactor {Fmt.Value(Cpu(pdCpu, "Procdesc exit"))} µs — against {Fmt.Value(helperCpu.Values.Sum())} µs for the helper alone, all on the calling thread. On 2 cores the extra CPU competes with the child's exec.");
+
+        if (pdCalls is not null && cloneCalls is not null)
+        {
+            double Diff(string name) => pdCalls.GetValueOrDefault(name) - cloneCalls.GetValueOrDefault(name);
+            var top = pdCalls.Keys.Where(k => Diff(k) >= 0.5).OrderByDescending(Diff).Take(8)
+                .Select(k => $"{k} +{Fmt.Value(Diff(k))}");
+            row.Diagnosis.Add($"- **System calls (strace -f -c, per child, the child's own included on both sides):** {Fmt.Value(pdCalls.Values.Sum())} against {Fmt.Value(cloneCalls.Values.Sum())} for the C clone; the largest differences: {string.Join(", ", top)}.");
+            var reading = new List<string>();
+            if (Diff("sched_yield") >= 5)
+                reading.Add($"`sched_yield` ({Fmt.Value(Diff("sched_yield"))} per child) is spin-waiting in the hand-off to the spawner thread: the caller waits for the spawner in a `ManualResetEventSlim` and the spawner for work in a `SemaphoreSlim`, and both spin (yielding) before they block, the caller through the whole vfork-suspended exec of the child. That is most of the spawner's and the caller's CPU above; it costs wall time when the 2 cores are contended (the PD_DAEMON diagnostic below measures what the hand-off cost in wall time in this run)");
+            if (Diff("newfstatat") >= 2)
+                reading.Add($"`newfstatat` (+{Fmt.Value(Diff("newfstatat"))}) is the identity check, repeated by every call on the number (pdfork's registration, pdwait4, close)");
+            if (Diff("waitid") >= 1.5)
+                reading.Add($"`waitid` (+{Fmt.Value(Diff("waitid"))}, against one wait4) is pdwait4's protocol: WNOHANG, then a blocking WNOWAIT, then WNOHANG again to consume the status under the record's lock");
+            if (Diff("futex") >= 1)
+                reading.Add($"`futex` (+{Fmt.Value(Diff("futex"))}) is the hand-off's blocking and waking once the spinning gives up");
+            if (reading.Count > 0)
+                row.Diagnosis.Add("- **Reading the counts:** " + string.Join("; ", reading) + ".");
+        }
+
         string Effect(string what, double ratio) => ratio < 0.95
             ? $"{what} saves {Fmt.Value(100 * (1 - ratio))} % (× {Fmt.Ratio(ratio)}): a cause"
             : $"{what} changes the time by × {Fmt.Ratio(ratio)}: within this machine's round-to-round noise, not a cause here";
         row.Diagnosis.Add($"- **Diagnostics from the same rounds:** {Effect("passing an explicit envp (the default path marshals the environment on every call, ~17 KB of allocations per pdfork: see row 7)", envp)}; {Effect("PD_DAEMON, which creates the child on the calling thread instead of handing it to the spawner thread,", daemon)}.");
-        row.Diagnosis.Add("- **What would move it:** not rescanning `/proc/self/fd` on the close of a descriptor whose child is already reaped (start → wait → close, this row's pattern: there is nothing left to kill, so the anchor can be dropped at once and a stray copy re-adopted as a foreign pidfd when it is next used), or counting the copies the library made itself and rescanning only when an unknown copy can exist; secondarily, building the request's environment once per change of the environment rather than per call.");
+        row.Diagnosis.Add("- **What would move it:** a hand-off that blocks at once instead of spinning (the wait covers a whole exec, far longer than any spin pays for: a `ManualResetEventSlim` with spin count 0 and a blocking queue for the spawner), or no hand-off for callers whose thread outlives the child; one identity check per call sequence rather than per call; in pdwait4, a single blocking waitid that consumes the status when no other waiter is registered for the child; and the request's environment built once per change of the environment rather than per call. The native part's extra system calls are the contract's (pidfd, death signal) and stay.");
     }
 
     internal static void HeapRow(RowResult row, Dictionary<string, List<double>> r, string heap, string noHeap)
@@ -65,7 +88,7 @@ internal static class Diagnose
             ? $"- **Cause 2, measured: the hand-off to the spawner thread.** With PD_DAEMON (the child is created on the calling thread) the start phase takes {Fmt.Value(daemonStart)} ms against {Fmt.Value(pdStart)} ms: the caller, the spawner thread and the previous child's start-up (`sleep`'s dynamic loading) contend for 2 cores, and each start waits for the spawner to be scheduled, then for the caller to be scheduled back."
             : $"- **Not a cause here: the hand-off to the spawner thread.** With PD_DAEMON (the child is created on the calling thread) the start phase takes {Fmt.Value(daemonStart)} ms against {Fmt.Value(pdStart)} ms.");
         row.Diagnosis.Add("- **What would move it:** one descriptor per child instead of two (the anchor exists so that the library can still name the child after the caller's number is closed or reused; opening the anchor only when the caller's number goes away would halve the table)"
-            + (daemonStart < 0.9 * pdStart ? "; creating on the calling thread when it can be shown to outlive the child, or keeping the spawner thread runnable through a burst of starts (spin before blocking) so that it is not woken per child" : "")
+            + (daemonStart < 0.9 * pdStart ? "; creating on the calling thread when it can be shown to outlive the child, or else a hand-off that blocks at once instead of spinning (row 1 counts the sched_yield calls of that spinning), so that the spinning waiters leave the cores to the children's start-up" : "")
             + ". The kernel's per-descriptor cost of clone + exec stays: any design that holds a descriptor per child pays it, and Process pays it too as soon as the caller has descriptors open.");
     }
 

@@ -32,9 +32,12 @@ internal sealed class LineWorker : IDisposable
         return Start(Environment.ProcessPath ?? "dotnet", [assembly, .. args], "harness " + string.Join(' ', args));
     }
 
-    private static LineWorker Start(string file, IEnumerable<string> args, string name)
+    /// <summary>Any program found in PATH (strace around a worker).</summary>
+    internal static LineWorker Command(string program, IEnumerable<string> args, string name) => Start(program, args, name, searchPath: true);
+
+    private static LineWorker Start(string file, IEnumerable<string> args, string name, bool searchPath = false)
     {
-        if (!File.Exists(file))
+        if (!searchPath && !File.Exists(file))
             throw new FileNotFoundException($"{file} is missing: build src/Procdesc.Benchmarks (it compiles native/*.c with cc)", file);
         var info = new ProcessStartInfo(file)
         {

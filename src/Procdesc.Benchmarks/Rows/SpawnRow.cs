@@ -61,24 +61,26 @@ internal static class SpawnRow
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             environment.Add($"{e.Key}={e.Value}");
         PdChild trueWithEnvp = PdChild.Exec("/bin/true", ["true"], environment);
-        // CPU time of the library's threads during the measured pdfork batches, by thread.
-        var cpu = new Dictionary<string, long>();
-        long cpuOps = 0;
-        double MeasuredPdfork(int n)
+        // CPU time of this process's threads during the measured batches of a subject, by thread.
+        var cpu = new Dictionary<string, Dictionary<string, long>>();
+        var cpuOps = new Dictionary<string, long>();
+        Func<int, double> WithCpu(string name, Func<int, double> measure) => n =>
         {
             var before = ThreadCpu.Snapshot();
-            double result = Pdfork(n);
-            ThreadCpu.Accumulate(cpu, before, ThreadCpu.Snapshot());
-            cpuOps += n;
+            double result = measure(n);
+            if (!cpu.TryGetValue(name, out var total))
+                cpu[name] = total = [];
+            ThreadCpu.Accumulate(total, before, ThreadCpu.Snapshot());
+            cpuOps[name] = cpuOps.GetValueOrDefault(name) + n;
             return result;
-        }
+        };
         Subject[] subjects =
         [
             new(CloneName, batch, n => clone.AskLong(n.ToString(CultureInfo.InvariantCulture))),
-            new(PdforkName, batch, MeasuredPdfork),
+            new(PdforkName, batch, WithCpu(PdforkName, Pdfork)),
             new(PosixSpawnName, batch, n => posixSpawn.AskLong(n.ToString(CultureInfo.InvariantCulture))),
             new(ProcessName, batch, ProcessStart),
-            new(HelperName, batch, helper.Measure),
+            new(HelperName, batch, WithCpu(HelperName, helper.Measure)),
             new(EnvpName, batch, n => Pdfork(n, PD_CLOEXEC, trueWithEnvp)),
             new(DaemonName, batch, n => Pdfork(n, PD_CLOEXEC | PD_DAEMON, True)),
         ];
@@ -112,11 +114,38 @@ internal static class SpawnRow
         row.Details.Add("|---|---|---|---|");
         foreach (Subject s in subjects)
             row.Details.Add($"| {s.Name.Replace("|", "\\|", StringComparison.Ordinal)} | {Fmt.Us(Stats.Median(r[s.Name]))} | {Fmt.Us(r[s.Name].Min())} | {Fmt.Us(r[s.Name].Max())} |");
+        // The warm-up batch is not in the rounds but is in the CPU totals: per-op figures over all of them.
+        Dictionary<string, double> PerThread(string name) => cpu[name].Where(kv => kv.Value > 0).OrderByDescending(kv => kv.Value)
+            .ToDictionary(kv => kv.Key, kv => kv.Value / 1000.0 / cpuOps[name]);
+        string Line(Dictionary<string, double> perThread) =>
+            string.Join("; ", perThread.Where(kv => kv.Value >= 0.5).Select(kv => $"`{kv.Key}` {Fmt.Value(kv.Value)} µs"));
+        var pdCpu = PerThread(PdforkName);
+        var helperCpu = PerThread(HelperName);
         row.Details.Add("");
-        var perThread = cpu.Where(kv => kv.Value > 0).OrderByDescending(kv => kv.Value)
-            .ToDictionary(kv => kv.Key, kv => kv.Value / 1000.0 / cpuOps);
-        row.Details.Add($"CPU time per pdfork + pdwait4 + close in this process, by thread (/proc/self/task/*/schedstat over all measured batches; the child's own time is not counted): {string.Join("; ", perThread.Where(kv => kv.Value >= 0.5).Select(kv => $"`{kv.Key}` {Fmt.Value(kv.Value)} µs"))}.");
-        Diagnose.SpawnRow(row, r, perThread);
+        row.Details.Add("CPU time per child in this process, by thread (/proc/self/task/*/schedstat over every batch of the subject; the child's own time is not counted; `dotnet` is the calling thread):");
+        row.Details.Add("");
+        row.Details.Add($"- {PdforkName}: {Line(pdCpu)};");
+        row.Details.Add($"- {HelperName}: {Line(helperCpu)}.");
+        Dictionary<string, double>? pdCalls = null, cloneCalls = null;
+        if (SyscallCount.Available)
+        {
+            progress("counting system calls (strace -f -c)");
+            int small = o.Pick(50, 2), large = o.Pick(250, 6);
+            pdCalls = SyscallCount.PerOperation(Environment.ProcessPath ?? "dotnet",
+                [typeof(SpawnRow).Assembly.Location, "--worker", "spawn", "--heap-mib", "0"], small, large);
+            cloneCalls = SyscallCount.PerOperation(Path.Combine(AppContext.BaseDirectory, "spawn_loop"), ["clone"], small, large);
+            var names = pdCalls.Keys.Union(cloneCalls.Keys)
+                .Where(k => Math.Abs(pdCalls.GetValueOrDefault(k) - cloneCalls.GetValueOrDefault(k)) >= 0.5)
+                .OrderByDescending(k => pdCalls.GetValueOrDefault(k) - cloneCalls.GetValueOrDefault(k)).ToList();
+            row.Details.Add("");
+            row.Details.Add($"System calls per child, counted with `strace -f -c` (the process and its children; the difference between {large} and {small} children, so start-up cancels out; strace slows every call, so spin counts are indicative). Total: pdfork + pdwait4 + close {Fmt.Value(pdCalls.Values.Sum())}, the C clone {Fmt.Value(cloneCalls.Values.Sum())}; the calls whose counts differ:");
+            row.Details.Add("");
+            row.Details.Add("| system call | pdfork + pdwait4 + close (the `--worker spawn` harness) | C clone + execve + waitpid |");
+            row.Details.Add("|---|---|---|");
+            foreach (string name in names)
+                row.Details.Add($"| {name} | {Fmt.Value(pdCalls.GetValueOrDefault(name))} | {Fmt.Value(cloneCalls.GetValueOrDefault(name))} |");
+        }
+        Diagnose.SpawnRow(row, r, pdCpu, helperCpu, pdCalls, cloneCalls);
         return row;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Procdesc.Interop;
 
 namespace Procdesc.Backends.Linux;
@@ -62,7 +63,9 @@ internal sealed class ChildRecord
 
     /// <summary>How the child ended, once the library reaped it (or reported the kernel's kept
     /// status): every later object-layer wait, on any copy, gets this.</summary>
-    internal ExitStatus? Final { get; set; }
+    /// <remarks>Boxed: the status exists only after the reap, and inline it would make every live
+    /// record ~80 bytes larger.</remarks>
+    internal StrongBox<ExitStatus>? Final { get; set; }
 
     /// <summary>Pending asynchronous waits (guarded by <see cref="Gate"/>).</summary>
     internal List<ExitWaiter>? Waiters { get; set; }

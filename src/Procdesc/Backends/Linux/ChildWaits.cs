@@ -101,7 +101,7 @@ internal static unsafe class ChildWaits
     private static void MarkReaped(ChildRecord record, in WaitReport report)
     {
         record.Reaped = true;
-        record.Final = new ExitStatus(report.Pid, report.ToStatusWord(), report.ToRusage());
+        record.Final = new(new ExitStatus(report.Pid, report.ToStatusWord(), report.ToRusage()));
     }
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to

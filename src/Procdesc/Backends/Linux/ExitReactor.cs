@@ -73,7 +73,7 @@ internal sealed unsafe class ExitReactor
         lock (record.Gate)
         {
             if (record.Final is { } final)
-                return Task.FromResult(final);
+                return Task.FromResult(final.Value);
             if (record.Reaped)
                 return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
             (record.Waiters ??= []).Add(waiter);
@@ -226,7 +226,7 @@ internal sealed unsafe class ExitReactor
         {
             waiters = record.Waiters;
             record.Waiters = null;
-            final = record.Final;
+            final = record.Final?.Value;
         }
         if (waiters is not null)
         {

@@ -267,7 +267,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
                 : ChildWaits.TryConsume(record, lease.Pidfd, WEXITED, out _, out errno);
             if (record.Final is { } final)
             {
-                status = final;
+                status = final.Value;
                 return 1;
             }
             return outcome switch
