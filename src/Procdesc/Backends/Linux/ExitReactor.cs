@@ -96,6 +96,7 @@ internal sealed unsafe class ExitReactor
         byte* events = stackalloc byte[BatchSize * 16];
         while (true)
         {
+            RearmLazyWakeIfIdle();
             int n = Libc.epoll_wait(_epoll, events, BatchSize, _deferred.Count > 0 ? DeferredScanDelayMs : -1);
             if (_deferred.Count > 0 && Environment.TickCount64 - _deferredSince >= DeferredScanDelayMs)
                 ReleaseUncopied([]);
@@ -129,6 +130,22 @@ internal sealed unsafe class ExitReactor
         var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
         DrainCandidates(urgent);
         if (urgent.Count > 0 || _deferred.Count >= DeferredScanBatch)
+            ReleaseUncopied(urgent);
+    }
+
+    /// <summary>
+    /// Before blocking with no deferred batch, the lazy wake-up must be armed: otherwise a close
+    /// that found it set (by a wake-up already consumed) would queue its candidate silently, and
+    /// nothing would come back for it. Re-arm, then take what was queued before.
+    /// </summary>
+    private void RearmLazyWakeIfIdle()
+    {
+        if (_deferred.Count > 0 || Volatile.Read(ref _pendingLazyWake) == 0)
+            return;
+        Interlocked.Exchange(ref _pendingLazyWake, 0);
+        var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
+        DrainCandidates(urgent);
+        if (urgent.Count > 0)
             ReleaseUncopied(urgent);
     }
 
