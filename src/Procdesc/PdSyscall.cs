@@ -19,6 +19,14 @@ public static class PdSyscall
     /// <summary>pdfork flag: the new descriptor is close-on-exec.</summary>
     public const int PD_CLOEXEC = 0x2;
 
+    // The contract's argument checks (§1, §3, §4, §5) are the same on every system and come
+    // before any descriptor is looked at: they are made here, once, for every backend.
+    private const int KnownPdforkFlags = PD_DAEMON | PD_CLOEXEC;
+    private const PdWaitOptions KnownWaitOptions = PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED
+        | PdWaitOptions.WCONTINUED | PdWaitOptions.WNOWAIT | PdWaitOptions.WEXITED | PdWaitOptions.WTRAPPED;
+    private const PdWaitOptions ReportingWaitOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
+        | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
+
     /// <summary>The name of the backend in use ("linux-pidfd", "freebsd-native", or "unsupported: …").</summary>
     public static string Backend => ProcdescBackend.Current.Name;
 
@@ -34,6 +42,11 @@ public static class PdSyscall
     public static int pdfork(out int fd, int flags, PdChild child)
     {
         ArgumentNullException.ThrowIfNull(child);
+        if ((flags & ~KnownPdforkFlags) != 0)
+        {
+            fd = -1;
+            return LastError.Fail(Errno.EINVAL);
+        }
         return ProcdescBackend.Current.PdFork(out fd, flags, child);
     }
 
@@ -54,7 +67,10 @@ public static class PdSyscall
 
     /// <summary><see cref="pdkill(int, Signum)"/> with the host's own signal number, for numbers
     /// <see cref="Signum"/> cannot name (realtime signals).</summary>
-    public static int pdkill(int fd, int nativeSignal) => ProcdescBackend.Current.PdKill(fd, nativeSignal);
+    public static int pdkill(int fd, int nativeSignal) =>
+        nativeSignal < 0 || nativeSignal > HostNumbering.Current.MaxSignal
+            ? LastError.Fail(Errno.EINVAL)
+            : ProcdescBackend.Current.PdKill(fd, nativeSignal);
 
     /// <summary>
     /// wait4 for the process behind <paramref name="fd"/> (the call FreeBSD documented, contract §4):
@@ -63,15 +79,28 @@ public static class PdSyscall
     /// <returns>The child's pid with <paramref name="status"/> (decode with the W* helpers) and
     /// <paramref name="rusage"/>; 0 with WNOHANG while nothing is to report; -1 with ECHILD once
     /// reaped, EBADF, or EINVAL (unknown option bits).</returns>
-    public static int pdwait4(int fd, out int status, PdWaitOptions options, out Rusage rusage) =>
-        ProcdescBackend.Current.PdWait4(fd, out status, options, out rusage);
+    public static int pdwait4(int fd, out int status, PdWaitOptions options, out Rusage rusage)
+    {
+        if ((options & ~KnownWaitOptions) == 0)
+            return ProcdescBackend.Current.PdWait4(fd, out status, options, out rusage);
+        status = 0;
+        rusage = default;
+        return LastError.Fail(Errno.EINVAL);
+    }
 
     /// <summary>FreeBSD 15.1's pdwait (contract §5): WEXITED is not implied.</summary>
     /// <returns>0 with everything filled; -1 with EINVAL (no reporting option, unknown bits, or a
     /// descriptor that is not a procdesc), EWOULDBLOCK (WNOHANG, nothing to report), ESRCH (already
     /// reaped) or EBADF.</returns>
-    public static int pdwait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info) =>
-        ProcdescBackend.Current.PdWait(fd, out status, options, out wrusage, out info);
+    public static int pdwait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info)
+    {
+        if ((options & ~KnownWaitOptions) == 0 && (options & ReportingWaitOptions) != 0)
+            return ProcdescBackend.Current.PdWait(fd, out status, options, out wrusage, out info);
+        status = 0;
+        wrusage = default;
+        info = default;
+        return LastError.Fail(Errno.EINVAL); // WEXITED is not implied (§5)
+    }
 
     /// <summary>close(2) that keeps FreeBSD's kill-on-close: when the last descriptor of a child made
     /// without <see cref="PD_DAEMON"/> closes, the child is sent SIGKILL and reaped in the background.

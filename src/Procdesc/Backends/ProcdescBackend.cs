@@ -5,7 +5,8 @@ namespace Procdesc.Backends;
 /// <summary>
 /// One operating system's implementation of the C-shaped calls. Every method follows the C
 /// convention: a result ≥ 0, or -1 after <see cref="LastError.Fail(int)"/>; none throws for an
-/// operating-system error. Arguments are already checked for nulls.
+/// operating-system error. Arguments are already checked by <see cref="PdSyscall"/>: no nulls, no
+/// unknown pdfork flags or wait options, pdwait with a reporting option, signals in range.
 /// </summary>
 internal abstract class ProcdescBackend
 {

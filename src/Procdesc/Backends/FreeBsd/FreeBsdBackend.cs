@@ -15,10 +15,6 @@ namespace Procdesc.Backends.FreeBsd;
 /// </summary>
 internal sealed unsafe class FreeBsdBackend : ProcdescBackend
 {
-    private const PdWaitOptions AllWaitOptions = PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED
-        | PdWaitOptions.WNOWAIT | PdWaitOptions.WEXITED | PdWaitOptions.WTRAPPED;
-    private const PdWaitOptions ReportingOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
-        | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
     private const int EWOULDBLOCK = FreeBsdWaits.EWOULDBLOCK;
 
     // The exit status of each child the library reaped (object layer, pdwait4 or pdwait), by pid;
@@ -52,8 +48,6 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
     internal override int PdFork(out int fd, int flags, PdChild child)
     {
         fd = -1;
-        if ((flags & ~(PdSyscall.PD_DAEMON | PdSyscall.PD_CLOEXEC)) != 0)
-            return LastError.Fail(Errno.EINVAL);
         int pd, pid, error;
         using (var request = new SpawnRequestBlock(child))
         {
@@ -79,8 +73,6 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
 
     internal override int PdKill(int fd, int nativeSignal)
     {
-        if (nativeSignal < 0 || nativeSignal > HostNumbering.Current.MaxSignal)
-            return LastError.Fail(Errno.EINVAL);
         return FreeBsdLibc.pdkill(fd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
     }
 
@@ -88,8 +80,6 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
     {
         status = 0;
         rusage = default;
-        if ((options & ~AllWaitOptions) != 0)
-            return LastError.Fail(Errno.EINVAL);
         int pid;
         if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return LastError.FailFromLastPInvoke(); // EBADF, for anything but a procdesc (§4)
@@ -111,8 +101,6 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         wrusage = default;
         info = default;
         status = 0;
-        if ((options & ~AllWaitOptions) != 0 || (options & ReportingOptions) == 0)
-            return LastError.Fail(Errno.EINVAL);
         NativeRusage* usage = stackalloc NativeRusage[2];
         if (FreeBsdWaits.Wait(fd, (int)options, out status, usage, out FreeBsdSiginfo si, out int errno) != 0)
             return LastError.Fail(errno);

@@ -12,10 +12,6 @@ namespace Procdesc.Backends.Linux;
 /// </summary>
 internal sealed unsafe class LinuxBackend : ProcdescBackend
 {
-    private const PdWaitOptions AllWaitOptions = PdWaitOptions.WNOHANG | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED
-        | PdWaitOptions.WNOWAIT | PdWaitOptions.WEXITED | PdWaitOptions.WTRAPPED;
-    private const PdWaitOptions ReportingOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
-        | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
 
     private readonly ChildTable _table;
     private readonly SpawnerThread _spawner = new();
@@ -54,8 +50,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int PdFork(out int fd, int flags, PdChild child)
     {
         fd = -1;
-        if ((flags & ~(PdSyscall.PD_DAEMON | PdSyscall.PD_CLOEXEC)) != 0)
-            return LastError.Fail(Errno.EINVAL);
 
         bool daemon = (flags & PdSyscall.PD_DAEMON) != 0;
         int pidfd, pid, error;
@@ -109,8 +103,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
 
     internal override int PdKill(int fd, int nativeSignal)
     {
-        if (nativeSignal < 0 || nativeSignal > Numbering.HostNumbering.Current.MaxSignal)
-            return LastError.Fail(Errno.EINVAL);
         if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
         using (lease)
@@ -124,8 +116,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     {
         status = 0;
         rusage = default;
-        if ((options & ~AllWaitOptions) != 0)
-            return LastError.Fail(Errno.EINVAL);
         if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
         using (lease)
@@ -151,8 +141,6 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         status = 0;
         wrusage = default;
         info = default;
-        if ((options & ~AllWaitOptions) != 0 || (options & ReportingOptions) == 0)
-            return LastError.Fail(Errno.EINVAL);
         DescriptorKind kind = _table.Resolve(fd, out PidfdLease lease, out int errno);
         if (kind == DescriptorKind.NotOpen)
             return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
