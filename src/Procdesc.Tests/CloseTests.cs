@@ -88,7 +88,7 @@ public class CloseTests
             close(fd).ShouldBe(0);
             closed = true;
             WaitForTheReaperToCatchUp();
-            StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
+            Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
 
             // Let it end on its own: it must not be left a zombie.
             TestLibc.close(write);
@@ -119,7 +119,7 @@ public class CloseTests
             close(first).ShouldBe(0);
             firstClosed = true;
             WaitForTheReaperToCatchUp();
-            StillRunning(pid).ShouldBeTrue("another copy is still open");
+            Processes.StillRunning(pid).ShouldBeTrue("another copy is still open");
             pdgetpid(last, out int viaLast).ShouldBe(0);
             viaLast.ShouldBe(pid);
 
@@ -273,7 +273,7 @@ public class CloseTests
             pdgetpid(fd, out int named).ShouldBe(0);
             named.ShouldBe(otherPid);
             Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
-            StillRunning(otherPid).ShouldBeTrue("the other child still has two descriptors");
+            Processes.StillRunning(otherPid).ShouldBeTrue("the other child still has two descriptors");
 
             pdkill(fd, Signum.SIGTERM).ShouldBe(0);
             pdwait4(other, out int status, PdWaitOptions.None, out _).ShouldBe(otherPid);
@@ -315,21 +315,6 @@ public class CloseTests
                 Assert.Fail($"the closed number {closedNumber} was never the lowest free one (got {reused})");
             }
         }
-    }
-
-    /// <summary>Alive (sleeping or running, not a zombie) and no SIGKILL on its way.</summary>
-    private static bool StillRunning(int pid)
-    {
-        if (Processes.State(pid) is not ('S' or 'R' or 'D'))
-            return false;
-        const ulong SigKill = 1UL << (9 - 1);
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
-                && (Convert.ToUInt64(line[7..].Trim(), 16) & SigKill) != 0)
-                return false;
-        }
-        return true;
     }
 
     /// <summary>

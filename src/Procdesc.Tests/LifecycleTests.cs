@@ -55,7 +55,7 @@ public class LifecycleTests
         int child = host.ReadChildPid();
         host.ReadLine().ShouldBe("thread-gone");
         ReaperBarrier.WaitForEarlierCloses(); // time for a death signal to arrive, were one coming
-        StillRunning(child).ShouldBeTrue("the child outlives the thread that created it");
+        Processes.StillRunning(child).ShouldBeTrue("the child outlives the thread that created it");
 
         pdkill(host.Fd, Signum.SIGKILL).ShouldBe(0);
         host.WaitForEnd();
@@ -68,7 +68,7 @@ public class LifecycleTests
     {
         using var host = HostProcess.TestHost("pool-thread", daemon);
         int child = host.ReadChildPid();
-        StillRunning(child).ShouldBeTrue();
+        Processes.StillRunning(child).ShouldBeTrue();
         pdkill(host.Fd, Signum.SIGKILL).ShouldBe(0);
         host.WaitForEnd();
         ExpectChildFate(child, daemon);
@@ -101,22 +101,10 @@ public class LifecycleTests
             return;
         }
         Processes.Eventually(() => Processes.ParentOf(child) == Environment.ProcessId).ShouldBeTrue("reparented once its parent ended");
-        StillRunning(child).ShouldBeTrue("a PD_DAEMON child survives its parent");
+        Processes.StillRunning(child).ShouldBeTrue("a PD_DAEMON child survives its parent");
         TestLibc.kill(child, (int)Signum.SIGTERM).ShouldBe(0);
         int ended = Orphans.Reap(child, TimeSpan.FromSeconds(10));
         WTERMSIG(ended).ShouldBe(Signum.SIGTERM, "it lived until this test ended it");
-    }
-
-    /// <summary>Sleeping or running, and no SIGKILL on its way.</summary>
-    private static bool StillRunning(int pid)
-    {
-        if (Processes.State(pid) is not ('S' or 'R' or 'D'))
-            return false;
-        string status = File.ReadAllText($"/proc/{pid}/status");
-        ulong pending = 0;
-        foreach (string key in new[] { "SigPnd:", "ShdPnd:" })
-            pending |= Convert.ToUInt64(status.Split('\n').First(l => l.StartsWith(key, StringComparison.Ordinal))[key.Length..].Trim(), 16);
-        return (pending & (1UL << ((int)Signum.SIGKILL - 1))) == 0;
     }
 
     private static bool IsSleep(int pid)

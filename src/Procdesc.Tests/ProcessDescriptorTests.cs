@@ -481,7 +481,7 @@ public class ProcessDescriptorTests
             canceled.CancellationToken.ShouldBe(cts.Token);
             wait.IsCanceled.ShouldBeTrue();
 
-            StillRunning(pd.Pid).ShouldBeTrue("canceling a wait does not touch the child");
+            Processes.StillRunning(pd.Pid).ShouldBeTrue("canceling a wait does not touch the child");
             pd.HasExited.ShouldBeFalse();
             other.IsCompleted.ShouldBeFalse("another wait on the same child is not canceled");
 
@@ -505,7 +505,7 @@ public class ProcessDescriptorTests
             Task<ExitStatus> wait = pd.WaitAsync(new CancellationToken(canceled: true));
             await Should.ThrowAsync<OperationCanceledException>(wait.WaitAsync(Bound, token));
             wait.IsCanceled.ShouldBeTrue();
-            StillRunning(pd.Pid).ShouldBeTrue();
+            Processes.StillRunning(pd.Pid).ShouldBeTrue();
         }
         finally
         {
@@ -642,7 +642,7 @@ public class ProcessDescriptorTests
         {
             first.Dispose();
             ReaperBarrier.WaitForEarlierCloses();
-            StillRunning(pid).ShouldBeTrue("another copy is still open");
+            Processes.StillRunning(pid).ShouldBeTrue("another copy is still open");
             last.HasExited.ShouldBeFalse();
 
             last.Dispose();
@@ -697,7 +697,7 @@ public class ProcessDescriptorTests
         {
             pd.Dispose();
             ReaperBarrier.WaitForEarlierCloses();
-            StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
+            Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
 
             TestLibc.kill(pid, 9).ShouldBe(0);
             killed = true;
@@ -794,7 +794,7 @@ public class ProcessDescriptorTests
             ReaperBarrier.WaitForEarlierCloses();
             pdgetpid(fd, out int stillNamed).ShouldBe(0, "the descriptor is the caller's, still open");
             stillNamed.ShouldBe(pid);
-            StillRunning(pid).ShouldBeTrue();
+            Processes.StillRunning(pid).ShouldBeTrue();
         }
         finally
         {
@@ -817,7 +817,7 @@ public class ProcessDescriptorTests
 
             adopted.Dispose();
             ReaperBarrier.WaitForEarlierCloses();
-            StillRunning(pd.Pid).ShouldBeTrue("the object's own descriptor is still open");
+            Processes.StillRunning(pd.Pid).ShouldBeTrue("the object's own descriptor is still open");
         }
         finally
         {
@@ -904,7 +904,7 @@ public class ProcessDescriptorTests
             CollectEverything();
             (pdgetpid(fd, out int named) != 0 || named != pid).ShouldBeTrue("the finalizer closed the descriptor");
             ReaperBarrier.WaitForEarlierCloses();
-            StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives its finalized descriptor");
+            Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives its finalized descriptor");
 
             TestLibc.kill(pid, 9).ShouldBe(0);
             killed = true;
@@ -979,18 +979,4 @@ public class ProcessDescriptorTests
         }
     }
 
-    /// <summary>Alive (sleeping or running, not a zombie) and no SIGKILL on its way.</summary>
-    private static bool StillRunning(int pid)
-    {
-        if (Processes.State(pid) is not ('S' or 'R' or 'D'))
-            return false;
-        const ulong SigKill = 1UL << (9 - 1);
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
-                && (Convert.ToUInt64(line[7..].Trim(), 16) & SigKill) != 0)
-                return false;
-        }
-        return true;
-    }
 }

@@ -44,6 +44,22 @@ internal static class Processes
         return true;
     }
 
+    /// <summary>Alive (sleeping, running, or briefly in uninterruptible I/O) and no SIGKILL on its
+    /// way: a child that is already being killed does not count as surviving.</summary>
+    internal static bool StillRunning(int pid)
+    {
+        if (State(pid) is not ('S' or 'R' or 'D'))
+            return false;
+        const ulong SigKill = 1UL << ((int)Signum.SIGKILL - 1);
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
+                && (Convert.ToUInt64(line[7..].Trim(), 16) & SigKill) != 0)
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>True once the process is gone entirely (not even a zombie), i.e. reaped.</summary>
     internal static bool EventuallyGone(int pid, TimeSpan? bound = null) => Eventually(() => State(pid) is null, bound);
 
