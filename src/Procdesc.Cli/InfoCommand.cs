@@ -28,7 +28,7 @@ internal sealed class InfoCommand
         IReadOnlyList<HostFeature> features = HostFeatures.All;
         if (json)
         {
-            using var stdout = Console.OpenStandardOutput();
+            using var stdout = ToolOutput.OpenStandardOutput();
             WriteJson(stdout, features);
             return 0;
         }

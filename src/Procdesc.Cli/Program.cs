@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using Procdesc.Cli;
 
 // procdesc: run a program under a process descriptor (`run`), or show what this host offers (`info`).
+ToolOutput.Install(); // before anything writes: the report is best effort, the exit status is not
 var run = new RunCommand();
 var info = new InfoCommand();
 // A plain Command rather than RootCommand, whose name would be the assembly's ("Procdesc.Cli")

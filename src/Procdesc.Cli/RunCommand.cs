@@ -187,7 +187,7 @@ internal sealed class RunCommand
 
         if (json)
         {
-            using Stream stdout = Console.OpenStandardOutput();
+            using Stream stdout = ToolOutput.OpenStandardOutput();
             report.WriteJson(stdout);
         }
         else if (!quiet)

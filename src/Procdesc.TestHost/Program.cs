@@ -10,10 +10,13 @@
 //   thread-exits  fork on a thread that then ends, print "thread-gone" once the kernel has
 //                 removed that thread, then block
 //   pool-thread   fork on a thread-pool thread, then block
+//   script        read commands from stdin (Script.cs): the adversity tests
 using System.Runtime.InteropServices;
 using Procdesc;
 
 string mode = args.Length > 0 ? args[0] : "block";
+if (mode == "script")
+    return Procdesc.TestHost.Script.Run();
 PdFlags flags = PdFlags.CloExec | (args.Length > 1 && args[1] == "daemon" ? PdFlags.Daemon : PdFlags.None);
 var child = PdChild.Exec("/bin/sleep", ["sleep", "60"]);
 ProcessDescriptor? held = null;

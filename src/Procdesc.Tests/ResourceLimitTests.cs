@@ -2,7 +2,7 @@ using Procdesc.Tests.Support;
 
 namespace Procdesc.Tests;
 
-/// <summary>pdfork when RLIMIT_NOFILE leaves no descriptor: EMFILE, and nothing left behind.</summary>
+/// <summary>pdfork when RLIMIT_NOFILE leaves no descriptor (EMFILE, and nothing left behind) or just one.</summary>
 [OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class ResourceLimitTests
 {
@@ -15,35 +15,54 @@ public class ResourceLimitTests
         TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         int lowestFree = TestLibc.dup(2);
         TestLibc.close(lowestFree);
-        var outcomes = new List<(int Pid, int Fd, Errno Errno)>();
         ulong* lowered = stackalloc ulong[2];
+        int pid, fd;
+        Errno errno;
         try
         {
             // No number below the limit is free: the clone cannot make the pidfd.
-            // Then exactly one is: the pidfd fits, the library's own copy does not.
-            foreach (int limit in new[] { lowestFree, lowestFree + 1 })
-            {
-                (lowered[0], lowered[1]) = ((ulong)limit, saved[1]);
-                TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
-                int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
-                outcomes.Add((pid, fd, GetLastError()));
-                TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved);
-            }
+            (lowered[0], lowered[1]) = ((ulong)lowestFree, saved[1]);
+            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+            pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
+            errno = GetLastError();
         }
         finally
         {
             TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         }
-        foreach (var (pid, fd, errno) in outcomes)
-        {
-            if (pid > 0)
-                Spawn.Cleanup(fd);
-            pid.ShouldBe(-1);
-            fd.ShouldBe(-1);
-            errno.ShouldBe(Errno.EMFILE);
-        }
+        if (pid > 0)
+            Spawn.Cleanup(fd);
+        pid.ShouldBe(-1);
+        fd.ShouldBe(-1);
+        errno.ShouldBe(Errno.EMFILE);
         Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true, "no child, not even a zombie");
         Processes.NoDescriptorLeaked(before);
+    }
+
+    [Test, NonParallelizable, Contract("§1 success: pid > 0, fd = the lowest free number")]
+    public unsafe void WithExactlyOneFreeDescriptor_PdforkSucceeds_ForTheLibraryNeedsNoneOfItsOwn()
+    {
+        // One descriptor per live child: the caller's. With one number free below the limit, the
+        // child is made, and its kill-on-close still works once the limit is back.
+        ulong* saved = stackalloc ulong[2];
+        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        int lowestFree = TestLibc.dup(2);
+        TestLibc.close(lowestFree);
+        ulong* lowered = stackalloc ulong[2] { (ulong)lowestFree + 1, saved[1] };
+        int pid, fd;
+        try
+        {
+            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+            pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
+        }
+        finally
+        {
+            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        }
+        pid.ShouldBeGreaterThan(0, $"pdfork: {GetLastError()}");
+        fd.ShouldBe(lowestFree);
+        close(fd).ShouldBe(0);
+        Processes.EventuallyGone(pid).ShouldBeTrue();
     }
 
     [Test, NonParallelizable, Contract("§1 success"), Contract("§2 procdesc, child running, exited or already reaped")]

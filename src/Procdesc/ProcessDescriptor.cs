@@ -16,11 +16,17 @@ namespace Procdesc;
 /// </summary>
 public sealed class ProcessDescriptor : SafeHandle
 {
+    private readonly bool _ownsHandle;
+    // Wait() calls blocked now, and whether Dispose has begun: each side checks the other's flag
+    // after setting its own, so that one of them kills the child (see Dispose).
+    private int _blockedWaits, _disposing;
+
     private ProcessDescriptor(int fd, int pid, PdFlags flags, bool ownsHandle) : base(new IntPtr(-1), ownsHandle)
     {
         SetHandle(new IntPtr(fd));
         Pid = pid;
         Flags = flags;
+        _ownsHandle = ownsHandle;
     }
 
     /// <inheritdoc/>
@@ -97,7 +103,20 @@ public sealed class ProcessDescriptor : SafeHandle
         int r;
         do
         {
-            r = Use(fd => ProcdescBackend.Current.GetExit(fd, block: true, out status));
+            r = Use(fd =>
+            {
+                Interlocked.Increment(ref _blockedWaits);
+                try
+                {
+                    if (Volatile.Read(ref _disposing) != 0 && _ownsHandle && (Flags & PdFlags.Daemon) == 0)
+                        ProcdescBackend.Current.KillBeforeDispose(fd, objectLayerWaitBlocked: true);
+                    return ProcdescBackend.Current.GetExit(fd, block: true, out status);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _blockedWaits);
+                }
+            });
         } while (r == 0);
         return r == 1 ? status : throw ProcessDescriptorException.FromLastError("pdwait");
     }
@@ -152,6 +171,37 @@ public sealed class ProcessDescriptor : SafeHandle
             throw new ProcessDescriptorException("dup", Numbering.HostNumbering.Current.ErrnoFromNative(errno), errno);
         }
         return new ProcessDescriptor(copy, Pid, Flags, ownsHandle: true);
+    }
+
+    /// <summary>
+    /// Disposing kills a child made without <see cref="PdFlags.Daemon"/> at once when no other copy
+    /// keeps it — even while another thread is blocked in <see cref="Wait"/> (or a
+    /// <see cref="PdSyscall"/> call) on this descriptor, which keeps the number open until it
+    /// returns; that call then returns the SIGKILL status.
+    /// </summary>
+    /// <param name="disposing">True from <see cref="SafeHandle.Dispose()"/>, false from the finalizer.</param>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _ownsHandle && (Flags & PdFlags.Daemon) == 0 && !IsClosed && !IsInvalid)
+        {
+            Interlocked.Exchange(ref _disposing, 1);
+            bool added = false;
+            try
+            {
+                DangerousAddRef(ref added);
+                ProcdescBackend.Current.KillBeforeDispose((int)handle, objectLayerWaitBlocked: Volatile.Read(ref _blockedWaits) > 0);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed by another thread meanwhile: its close did the work.
+            }
+            finally
+            {
+                if (added)
+                    DangerousRelease();
+            }
+        }
+        base.Dispose(disposing);
     }
 
     /// <summary>Closes the descriptor through <see cref="PdSyscall.close"/>: kill-on-close applies.

@@ -10,13 +10,15 @@ namespace Procdesc.Tests.Support;
 internal sealed class HostProcess : IDisposable
 {
     private readonly int _stdout;
+    private int _stdin;
     private readonly StringBuilder _pending = new();
 
-    private HostProcess(int pid, int fd, int stdout)
+    private HostProcess(int pid, int fd, int stdout, int stdin)
     {
         Pid = pid;
         Fd = fd;
         _stdout = stdout;
+        _stdin = stdin;
     }
 
     internal int Pid { get; }
@@ -24,16 +26,45 @@ internal sealed class HostProcess : IDisposable
     /// <summary>The host's process descriptor (this test process is its parent).</summary>
     internal int Fd { get; }
 
-    /// <summary>Starts `dotnet ASSEMBLY ARGS` with stdout on a pipe.</summary>
-    internal static HostProcess Start(string assembly, params string[] args)
+    /// <summary>Starts `dotnet ASSEMBLY ARGS` with stdout on a pipe (and stdin too, for <see cref="Send"/>).</summary>
+    internal static HostProcess Start(string assembly, params string[] args) => Start(assembly, withInput: false, args);
+
+    private static HostProcess Start(string assembly, bool withInput, params string[] args)
     {
         var (read, write) = TestLibc.Pipe();
+        var (inRead, inWrite) = withInput ? TestLibc.Pipe() : (-1, -1);
         PdChild child = PdChild.ExecFromPath("dotnet", ["dotnet", assembly, .. args]).WithFd(1, write);
+        if (withInput)
+            child = child.WithFd(0, inRead);
         int pid = pdfork(out int fd, PD_CLOEXEC, child);
         TestLibc.close(write);
+        if (withInput)
+            TestLibc.close(inRead);
         pid.ShouldBeGreaterThan(0, $"starting the host: {GetLastError()}");
-        return new HostProcess(pid, fd, read);
+        return new HostProcess(pid, fd, read, inWrite);
     }
+
+    /// <summary>The test host in script mode (src/Procdesc.TestHost/Script.cs), once it says it is ready.</summary>
+    internal static HostProcess Scripted()
+    {
+        var host = Start(Tool.SiblingAssembly("Procdesc.TestHost"), withInput: true, "script");
+        host.ReadLine().ShouldBe("ready");
+        return host;
+    }
+
+    /// <summary>Sends one script command and returns its answer (which must start with "ok").</summary>
+    internal unsafe string Send(string command, int timeoutMs = 30_000)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(command + "\n");
+        fixed (byte* b = bytes)
+            TestLibc.write(_stdin, b, bytes.Length).ShouldBe(bytes.Length);
+        string answer = ReadLine(timeoutMs);
+        answer.ShouldStartWith("ok", customMessage: $"the host's answer to '{command}'");
+        return answer.Length > 2 ? answer[3..] : "";
+    }
+
+    /// <summary>Sends "fork NAME …" and returns the child's pid.</summary>
+    internal int Fork(string name, string rest = "") => int.Parse(Send($"fork {name} {rest}").Split(' ')[0]);
 
     /// <summary>The test host (src/Procdesc.TestHost) in MODE, its child made with or without PD_DAEMON.</summary>
     internal static HostProcess TestHost(string mode, bool daemon) =>
@@ -84,5 +115,8 @@ internal sealed class HostProcess : IDisposable
     {
         Spawn.Cleanup(Fd);
         TestLibc.close(_stdout);
+        if (_stdin >= 0)
+            TestLibc.close(_stdin);
+        _stdin = -1;
     }
 }

@@ -122,6 +122,13 @@ internal static class Processes
         }
     }
 
+    /// <summary>What a descriptor number of this process refers to ("-" when it is not open).</summary>
+    internal static string LinkTarget(int fd)
+    {
+        try { return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "-"; }
+        catch (IOException) { return "-"; }
+    }
+
     /// <summary>Drops the assemblies and native libraries the runtime opened meanwhile (it keeps them open).</summary>
     private static SortedSet<int> WithoutRuntimeFiles(SortedSet<int> fds)
     {

@@ -28,6 +28,24 @@ internal static unsafe partial class TestLibc
     [LibraryImport(Lib, SetLastError = true)] internal static partial int getrlimit(int resource, ulong* limits);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int setrlimit(int resource, ulong* limits);
     internal const int RLIMIT_NOFILE = 7;
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int prlimit(int pid, int resource, ulong* newLimits, ulong* oldLimits);
+
+    /// <summary>Another process's soft RLIMIT_NOFILE.</summary>
+    internal static ulong SoftFileLimit(int pid)
+    {
+        ulong* old = stackalloc ulong[2];
+        prlimit(pid, RLIMIT_NOFILE, null, old).ShouldBe(0);
+        return old[0];
+    }
+
+    /// <summary>Sets another process's soft RLIMIT_NOFILE from outside (prlimit(1)'s way), keeping its hard limit.</summary>
+    internal static void SetSoftFileLimit(int pid, ulong soft)
+    {
+        ulong* limits = stackalloc ulong[2];
+        prlimit(pid, RLIMIT_NOFILE, null, limits).ShouldBe(0);
+        limits[0] = soft;
+        prlimit(pid, RLIMIT_NOFILE, limits, null).ShouldBe(0);
+    }
     [LibraryImport(Lib, SetLastError = true)] internal static partial long syscall(long number, long a1, long a2, long a3);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint sendmsg(int fd, void* msg, int flags);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint recvmsg(int fd, void* msg, int flags);

@@ -20,8 +20,20 @@ internal static class Tool
         return Path.Combine(src, project, "bin", configuration, tests.Name, project + ".dll");
     }
 
+    /// <summary>
+    /// Runs `procdesc WORDS REDIRECTION` through a shell (so that REDIRECTION can close or replace
+    /// the tool's own stdout or stderr); bounded. With <paramref name="pipeStatus"/>, REDIRECTION
+    /// is a pipeline and the exit code is the tool's (bash's PIPESTATUS).
+    /// </summary>
+    internal static Result RunInShell(string words, string redirection, string shell = "/bin/sh", bool pipeStatus = false, int timeoutMs = 60_000)
+    {
+        string tool = $"dotnet '{AssemblyPath}' {words}";
+        string script = pipeStatus ? $"{tool} {redirection.Replace("${PIPESTATUS:-$?}", "${PIPESTATUS[0]}")}" : $"exec {tool} {redirection}";
+        return Run(["-c", script], wrapper: shell, timeoutMs: timeoutMs, rawWrapperArguments: true);
+    }
+
     /// <summary>Runs `procdesc ARGS`, optionally through a wrapper program; bounded.</summary>
-    internal static Result Run(IEnumerable<string> args, string? wrapper = null, int timeoutMs = 60_000)
+    internal static Result Run(IEnumerable<string> args, string? wrapper = null, int timeoutMs = 60_000, bool rawWrapperArguments = false)
     {
         var info = new ProcessStartInfo(wrapper ?? "dotnet")
         {
@@ -29,9 +41,10 @@ internal static class Tool
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (wrapper is not null)
+        if (wrapper is not null && !rawWrapperArguments)
             info.ArgumentList.Add("dotnet");
-        info.ArgumentList.Add(AssemblyPath);
+        if (!rawWrapperArguments)
+            info.ArgumentList.Add(AssemblyPath);
         foreach (string a in args)
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;

@@ -42,6 +42,15 @@ internal abstract class ProcdescBackend
     /// </summary>
     internal abstract int GetExit(int fd, bool block, out ExitStatus status);
 
+    /// <summary>
+    /// The object layer is disposing <paramref name="fd"/> while calls may still be blocked on it
+    /// (they keep the descriptor open until they return): a child made without PD_DAEMON that no
+    /// other copy keeps is killed now, so that those calls return its SIGKILL status. The object
+    /// layer says whether one of its own waits is blocked; the backend knows of blocked C-shaped
+    /// calls. Never fails.
+    /// </summary>
+    internal abstract void KillBeforeDispose(int fd, bool objectLayerWaitBlocked);
+
     /// <summary>1 once the child has exited (reaped or not), 0 while it runs, -1 with errno.</summary>
     internal abstract int HasExited(int fd);
 

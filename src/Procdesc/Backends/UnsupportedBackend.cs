@@ -28,6 +28,7 @@ internal sealed class UnsupportedBackend(string reason) : ProcdescBackend
     internal override int Describe(int fd, out int pid, out PdFlags flags) { pid = 0; flags = 0; return LastError.Fail(Errno.ENOSYS); }
     internal override int GetExit(int fd, bool block, out ExitStatus status) { status = default; return LastError.Fail(Errno.ENOSYS); }
     internal override int HasExited(int fd) => LastError.Fail(Errno.ENOSYS);
+    internal override void KillBeforeDispose(int fd, bool objectLayerWaitBlocked) { }
     internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation) =>
         Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ENOSYS, (int)Errno.ENOSYS));
 }

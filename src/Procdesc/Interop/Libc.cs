@@ -68,14 +68,49 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
     internal static partial nint write(int fd, void* buffer, nuint count);
 
+    [LibraryImport(Libraries.Libc, EntryPoint = "pipe2", SetLastError = true)]
+    internal static partial int pipe2(int* fds, int flags);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "epoll_create1", SetLastError = true)]
     internal static partial int epoll_create1(int flags);
 
     [LibraryImport(Libraries.Libc, EntryPoint = "epoll_ctl", SetLastError = true)]
-    internal static partial int epoll_ctl(int epfd, int op, int fd, byte* linuxEpollEvent);
+    internal static partial int epoll_ctl(int epfd, int op, int fd, LinuxEpollEvent* linuxEpollEvent);
 
     [LibraryImport(Libraries.Libc, EntryPoint = "epoll_wait", SetLastError = true)]
-    internal static partial int epoll_wait(int epfd, byte* linuxEpollEvents, int maxEvents, int timeout);
+    internal static partial int epoll_wait(int epfd, LinuxEpollEvent* linuxEpollEvents, int maxEvents, int timeout);
+
+    internal const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
+    internal const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+    internal const uint EPOLLIN = 0x1, EPOLLONESHOT = 1u << 30;
+    internal const short POLLIN = 0x1, POLLHUP = 0x10;
+}
+
+/// <summary>struct epoll_event: packed on x86_64 (12 bytes), naturally aligned on aarch64 (16 bytes).</summary>
+internal struct LinuxEpollEvent
+{
+    private static readonly bool Packed = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+
+    /// <summary>The size of one event in an array the kernel fills.</summary>
+    internal static int Size => Packed ? 12 : 16;
+
+    // Big enough for either layout; read and written through the accessors below only.
+#pragma warning disable CS0169, IDE0051 // the fields only reserve the 16 bytes the accessors address
+    private ulong _a, _b;
+#pragma warning restore CS0169, IDE0051
+
+    internal static unsafe LinuxEpollEvent Of(uint events, ulong data)
+    {
+        var e = new LinuxEpollEvent();
+        byte* p = (byte*)&e;
+        *(uint*)p = events;
+        *(ulong*)(p + (Packed ? 4 : 8)) = data;
+        return e;
+    }
+
+    /// <summary>The data word of the <paramref name="index"/>th event of an array the kernel filled.</summary>
+    internal static unsafe ulong DataAt(LinuxEpollEvent* events, int index) =>
+        *(ulong*)((byte*)events + index * Size + (Packed ? 4 : 8));
 }
 
 /// <summary>struct pollfd, the same on Linux and FreeBSD.</summary>

@@ -25,6 +25,14 @@ internal static unsafe class LinuxStat
         return r;
     }
 
+    /// <summary>What file the descriptor refers to; false with errno when it is not open.</summary>
+    internal static bool TryIdentity(int fd, out FileIdentity identity)
+    {
+        bool open = Identity(fd, out ulong dev, out ulong ino) == 0;
+        identity = open ? new FileIdentity(dev, ino) : default;
+        return open;
+    }
+
     /// <summary>fstat into Mono.Posix's managed Stat; -1 with errno on failure.</summary>
     internal static int Full(int fd, out Stat stat)
     {
@@ -68,3 +76,7 @@ internal static unsafe class LinuxStat
     private static long I64(ReadOnlySpan<byte> s, int at) => BinaryPrimitives.ReadInt64LittleEndian(s[at..]);
     private static uint U32(ReadOnlySpan<byte> s, int at) => BinaryPrimitives.ReadUInt32LittleEndian(s[at..]);
 }
+
+/// <summary>st_dev and st_ino: which file a descriptor refers to. Unique per process on pidfs (6.9+),
+/// per pipe, per /proc directory; shared by every anonymous-inode file (epoll, eventfd).</summary>
+internal readonly record struct FileIdentity(ulong Device, ulong Inode);

@@ -28,6 +28,7 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
     // otherwise wake with ESRCH before the winner has stored it. Never held while blocking.
     private readonly object _reapGate = new();
     private readonly ConcurrentDictionary<int, bool> _daemonByPid = new();
+
     private readonly KqueueReactor _reactor;
 
     internal FreeBsdBackend() => _reactor = new KqueueReactor(this);
@@ -202,6 +203,22 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
             if (Libc.poll(&probe, 1, -1) < 0 && Marshal.GetLastPInvokeError() != (int)Errno.EINTR)
                 return LastError.FailFromLastPInvoke();
         }
+    }
+
+    /// <summary>
+    /// The kernel kills on the last close of the file, and a blocked object-layer wait keeps the
+    /// descriptor open until it returns; so Dispose kills a non-daemon child itself when such a
+    /// wait is blocked on it. Unlike the kernel's rule, this does not look for other copies
+    /// (FreeBSD offers no cheap census of them), and a blocked C-shaped call alone keeps the child,
+    /// as the kernel does. Not run here: no FreeBSD machine is reachable.
+    /// </summary>
+    internal override void KillBeforeDispose(int fd, bool objectLayerWaitBlocked)
+    {
+        int pid;
+        if (!objectLayerWaitBlocked || FreeBsdLibc.pdgetpid(fd, &pid) != 0)
+            return;
+        if (!_daemonByPid.TryGetValue(pid, out bool daemon) || !daemon)
+            FreeBsdLibc.pdkill(fd, 9);
     }
 
     internal override int HasExited(int fd)

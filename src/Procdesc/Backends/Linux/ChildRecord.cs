@@ -9,21 +9,23 @@ namespace Procdesc.Backends.Linux;
 /// recycled descriptor number can never be mistaken for it.
 /// </summary>
 /// <remarks>
-/// A record of a child the library made owns a private "anchor" pidfd (close-on-exec, placed high): kill, wait and reap go
-/// through it rather than through the caller's number, which another thread may close and reuse
-/// at any time. The anchor is closed when the record is dropped, which waits for every in-flight
-/// use (a lease count) to end.
+/// While the caller holds a descriptor for the child, the library holds none: calls act on the
+/// caller's number once its inode says which child it names, as FreeBSD's kernel acts on the
+/// file the number names when the call runs. The library takes a descriptor of its own
+/// (<see cref="Held"/>, placed high, checked before every use) only when it must act without the
+/// caller: after the caller's last copy is closed, until the child is killed (unless PD_DAEMON)
+/// and reaped.
 /// </remarks>
 internal sealed class ChildRecord
 {
-    private const int DroppedBit = int.MinValue;
-    private int _leases;
+    private static long s_lastId;
+    private int _inFlight;
 
-    internal ChildRecord(ulong inode, int pid, int anchor, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid)
+    internal ChildRecord(ulong inode, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid)
     {
+        Id = Interlocked.Increment(ref s_lastId);
         Inode = inode;
         Pid = pid;
-        Anchor = anchor;
         CreatedHere = createdHere;
         Daemon = daemon;
         StartTimeUnixNs = startTimeUnixNs;
@@ -31,13 +33,13 @@ internal sealed class ChildRecord
         Gid = gid;
     }
 
+    /// <summary>This record's key in the exit reactor's epoll set (never 0, never reused).</summary>
+    internal long Id { get; }
+
     internal ulong Inode { get; }
 
     /// <summary>The pid, cached at creation or adoption (the kernel forgets it at reap); 0 if unknown.</summary>
     internal int Pid { get; }
-
-    /// <summary>The library's private pidfd for a child it made; -1 for a process it did not make.</summary>
-    internal int Anchor { get; }
 
     /// <summary>Made by this library's pdfork: it is ours to reap, and kill-on-close applies to it
     /// unless <see cref="Daemon"/>. Adopted foreign pidfds are neither killed nor reaped.</summary>
@@ -54,11 +56,11 @@ internal sealed class ChildRecord
     internal uint Uid { get; }
     internal uint Gid { get; }
 
-    /// <summary>Guards <see cref="Reaped"/> and every wait that may consume a status.</summary>
+    /// <summary>Guards the mutable state below and every wait that may consume a status.</summary>
     internal object Gate => this;
 
     /// <summary>A status that ends the child was consumed through the library (or the kernel's kept
-    /// status was reported once): later waits answer ECHILD/ESRCH.</summary>
+    /// status was reported once), or the child is known to be gone: later waits answer ECHILD/ESRCH.</summary>
     internal bool Reaped { get; set; }
 
     /// <summary>How the child ended, once the library reaped it (or reported the kernel's kept
@@ -70,45 +72,41 @@ internal sealed class ChildRecord
     /// <summary>Pending asynchronous waits (guarded by <see cref="Gate"/>).</summary>
     internal List<ExitWaiter>? Waiters { get; set; }
 
-    /// <summary>No descriptor of this process (but the anchor) names the child any more.</summary>
+    /// <summary>The library's own pidfd for the child (see remarks), or -1; guarded by <see cref="Gate"/>.</summary>
+    internal int Held { get; set; } = -1;
+
+    /// <summary>Which file <see cref="Held"/> was when the library made it.</summary>
+    internal FileIdentity HeldIdentity { get; set; }
+
+    /// <summary>The last number the caller was seen using for the child (a hint: check it), or -1.</summary>
+    internal int KnownNumber { get; set; } = -1;
+
+    /// <summary>No descriptor of the caller's names the child any more: kill-on-close has been
+    /// applied (unless PD_DAEMON); the record goes once the child is reaped.</summary>
     internal bool Released { get; set; }
 
-    /// <summary>Takes a lease on <see cref="Anchor"/>; false once the record is dropped.</summary>
-    internal bool TryLease()
+    /// <summary>SIGKILL was sent for kill-on-close.</summary>
+    internal bool Killed { get; set; }
+
+    /// <summary>The last copy was closed while a blocking call was in flight: look again when it ends.</summary>
+    internal bool ReleaseWhenIdle { get; set; }
+
+    /// <summary>Blocking C-shaped calls in progress on the child. Like FreeBSD's kernel, which holds
+    /// the file for the length of a blocked pdwait, they keep the child from kill-on-close.</summary>
+    internal int InFlight => Volatile.Read(ref _inFlight);
+
+    internal void BeginInFlight() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>Ends an in-flight call; true when it was the last one and a close happened meanwhile.</summary>
+    internal bool EndInFlight()
     {
-        while (true)
+        if (Interlocked.Decrement(ref _inFlight) != 0)
+            return false;
+        lock (Gate)
         {
-            int leases = Volatile.Read(ref _leases);
-            if (leases < 0)
-                return false;
-            if (Interlocked.CompareExchange(ref _leases, leases + 1, leases) == leases)
-                return true;
+            bool again = ReleaseWhenIdle;
+            ReleaseWhenIdle = false;
+            return again;
         }
-    }
-
-    internal void EndLease()
-    {
-        if (Interlocked.Decrement(ref _leases) == DroppedBit)
-            CloseAnchor();
-    }
-
-    /// <summary>Forgets the child: the anchor is closed as soon as no lease holds it.</summary>
-    internal void Drop()
-    {
-        int leases;
-        do
-        {
-            leases = Volatile.Read(ref _leases);
-            if (leases < 0)
-                return;
-        } while (Interlocked.CompareExchange(ref _leases, leases | DroppedBit, leases) != leases);
-        if (leases == 0)
-            CloseAnchor();
-    }
-
-    private void CloseAnchor()
-    {
-        if (Anchor >= 0)
-            Libc.CloseKeepingErrno(Anchor);
     }
 }

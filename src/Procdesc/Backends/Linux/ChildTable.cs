@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Mono.Unix.Native;
 using Procdesc.Interop;
 
 namespace Procdesc.Backends.Linux;
@@ -18,78 +19,66 @@ internal sealed class ChildTable
     // The record each number was last seen naming: when a number turns out to name something else,
     // the old child may have lost its last descriptor behind the library's back.
     private readonly ConcurrentDictionary<int, ChildRecord> _lastSeenByFd = new();
+    private readonly ReleaseCandidates _candidates;
 
-    internal ChildTable(ulong pidfsDevice, int anchorFloor)
+    internal ChildTable(ulong pidfsDevice, OwnDescriptors own, ReleaseCandidates candidates)
     {
         PidfsDevice = pidfsDevice;
-        AnchorFloor = anchorFloor;
+        Own = own;
+        _candidates = candidates;
     }
 
     /// <summary>st_dev of every pidfd (pidfs, Linux 6.9+).</summary>
     internal ulong PidfsDevice { get; }
 
-    /// <summary>Anchors are placed at or above this number, away from the numbers callers expect.</summary>
-    internal int AnchorFloor { get; }
+    /// <summary>The library's own descriptors: never the caller's to use or close.</summary>
+    internal OwnDescriptors Own { get; }
 
-    internal ExitReactor Reactor { get; set; } = null!;
-
-    /// <summary>Classifies a number without adopting anything; the inode is set for a procdesc.</summary>
+    /// <summary>Classifies a number without adopting anything; the inode is set for a procdesc.
+    /// The library's own descriptors count as not open: they are not the caller's.</summary>
     internal DescriptorKind Classify(int fd, out ulong inode, out int errno)
     {
         inode = 0;
         errno = 0;
-        if (fd < 0)
+        if (fd < 0 || !LinuxStat.TryIdentity(fd, out FileIdentity id))
         {
-            errno = (int)Mono.Unix.Native.Errno.EBADF;
+            errno = fd < 0 ? (int)Errno.EBADF : Marshal.GetLastPInvokeError();
             return DescriptorKind.NotOpen;
         }
-        if (LinuxStat.Identity(fd, out ulong dev, out inode) != 0)
+        if (Own.IsOwn(fd, id))
         {
-            errno = Marshal.GetLastPInvokeError();
+            errno = (int)Errno.EBADF;
             return DescriptorKind.NotOpen;
         }
-        return dev == PidfsDevice ? DescriptorKind.Procdesc : DescriptorKind.NotProcdesc;
+        inode = id.Inode;
+        return id.Device == PidfsDevice ? DescriptorKind.Procdesc : DescriptorKind.NotProcdesc;
     }
 
     /// <summary>
-    /// Finds the record of the process the number names (adopting a pidfd the library did not
-    /// make) and a pidfd that keeps naming it for the call; the caller disposes the lease.
+    /// The record of the process the number names now (adopting a pidfd the library did not make).
+    /// The caller's thread then acts on the number itself: if another thread of the caller's
+    /// closes and reuses it meanwhile, the call reaches what the number names when it runs — as a
+    /// FreeBSD system call would.
     /// </summary>
-    internal DescriptorKind Resolve(int fd, out PidfdLease lease, out int errno)
+    internal DescriptorKind Resolve(int fd, out ChildRecord record, out int errno)
     {
-        lease = default;
+        record = null!;
         DescriptorKind kind = Classify(fd, out ulong inode, out errno);
         if (kind != DescriptorKind.Procdesc)
         {
             NoteNumberNames(fd, null);
+            if (errno == 0)
+                errno = (int)Errno.EBADF; // not a procdesc: EBADF for every call but pdwait (EINVAL)
             return kind;
         }
-        if (_byInode.TryGetValue(inode, out ChildRecord? record) && record.CreatedHere && record.TryLease())
+        if (!_byInode.TryGetValue(inode, out ChildRecord? found))
         {
-            lease = new PidfdLease(record, record.Anchor, temporary: false);
-            NoteNumberNames(fd, record);
-            return DescriptorKind.Procdesc;
-        }
-
-        // Not made here (or dropped an instant ago): work on a private duplicate, checked to name
-        // the same process as the number did a moment ago.
-        int copy = HighDescriptors.Duplicate(fd, AnchorFloor);
-        if (copy < 0 || LinuxStat.Identity(copy, out ulong dev, out ulong copyInode) != 0 || dev != PidfsDevice || copyInode != inode)
-        {
-            errno = copy < 0 ? Marshal.GetLastPInvokeError() : (int)Mono.Unix.Native.Errno.EBADF;
-            if (copy >= 0)
-                Libc.close(copy);
-            return DescriptorKind.NotOpen;
-        }
-        if (record is null || record.CreatedHere)
-        {
-            if (record is not null)
-                _byInode.TryRemove(new KeyValuePair<ulong, ChildRecord>(inode, record)); // dropped
-            ProcessFacts facts = ProcessFacts.Read(copy);
-            record = _byInode.GetOrAdd(inode, new ChildRecord(inode, facts.Pid, anchor: -1, createdHere: false,
+            // Not made here: learn what the kernel still knows of it, through the caller's number.
+            ProcessFacts facts = ProcessFacts.Read(fd);
+            found = _byInode.GetOrAdd(inode, new ChildRecord(inode, facts.Pid, createdHere: false,
                 daemon: true, facts.StartTimeUnixNs, facts.Uid, facts.Gid));
         }
-        lease = new PidfdLease(record, copy, temporary: true);
+        record = found;
         NoteNumberNames(fd, record);
         return DescriptorKind.Procdesc;
     }
@@ -97,13 +86,9 @@ internal sealed class ChildTable
     /// <summary>Registers a child pdfork made under the number <paramref name="fd"/>.</summary>
     internal void Register(ChildRecord record, int fd)
     {
-        _byInode.AddOrUpdate(record.Inode, record, (_, adoptedMeanwhile) =>
-        {
-            // Another thread looked at the new number before this registration and adopted it as
-            // a foreign pidfd: the library's own record wins.
-            adoptedMeanwhile.Drop();
-            return record;
-        });
+        // Another thread may have looked at the new number first and adopted it as a foreign
+        // pidfd: the library's own record wins.
+        _byInode[record.Inode] = record;
         NoteNumberNames(fd, record);
     }
 
@@ -112,27 +97,39 @@ internal sealed class ChildTable
     internal void NoteClosed(int fd, ChildRecord? record)
     {
         if (_lastSeenByFd.TryRemove(fd, out ChildRecord? before) && !ReferenceEquals(before, record))
-            Reactor.CheckCopies(before);
+            _candidates.Add(before);
         if (record is not null)
-            Reactor.CheckCopies(record);
+        {
+            if (record.KnownNumber == fd)
+                record.KnownNumber = -1;
+            _candidates.Add(record);
+        }
     }
 
     /// <summary>Removes a record that has no descriptor left and needs no reaping.</summary>
-    internal void Forget(ChildRecord record)
-    {
+    internal void Forget(ChildRecord record) =>
         _byInode.TryRemove(new KeyValuePair<ulong, ChildRecord>(record.Inode, record));
-        record.Drop();
-    }
-
-    /// <summary>True when <paramref name="fd"/> is the library's private anchor for <paramref name="inode"/>.</summary>
-    internal bool IsAnchor(int fd, ulong inode) => _byInode.TryGetValue(inode, out var r) && r.Anchor == fd;
 
     internal bool TryGet(ulong inode, out ChildRecord? record) => _byInode.TryGetValue(inode, out record);
+
+    /// <summary>After the library found its own descriptors swept: every number it remembers is
+    /// checked, and a child whose number no longer names it may have lost its last copy.</summary>
+    internal void AuditNumbers()
+    {
+        foreach ((int fd, ChildRecord record) in _lastSeenByFd)
+        {
+            bool stillNames = Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc && inode == record.Inode;
+            if (!stillNames && _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, record)))
+                _candidates.Add(record);
+        }
+    }
 
     private void NoteNumberNames(int fd, ChildRecord? now)
     {
         if (fd < 0)
             return;
+        if (now is not null)
+            now.KnownNumber = fd;
         if (_lastSeenByFd.TryGetValue(fd, out ChildRecord? before))
         {
             if (ReferenceEquals(before, now))
@@ -142,7 +139,7 @@ internal sealed class ChildTable
                 _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, before));
             else
                 _lastSeenByFd[fd] = now;
-            Reactor.CheckCopies(before);
+            _candidates.Add(before);
         }
         else if (now is not null)
         {

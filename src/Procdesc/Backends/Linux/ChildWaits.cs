@@ -105,22 +105,57 @@ internal static unsafe class ChildWaits
     }
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to
-    /// report, or is gone; consumes nothing.</summary>
+    /// report, or is gone; consumes nothing. The call holds the file, whatever happens to the number.</summary>
     internal static void BlockUntilReportable(int pidfd, int linuxOptions)
     {
         LinuxSiginfo info = default;
         waitid(P_PIDFD, pidfd, &info, (linuxOptions & ~WNOHANG) | WNOWAIT | __WALL, null);
     }
 
-    /// <summary>Takes a status, blocking unless WNOHANG is set.</summary>
-    internal static WaitOutcome Wait(ChildRecord record, int pidfd, int linuxOptions, out WaitReport report, out int errno)
+    /// <summary>
+    /// Takes a status through the caller's <paramref name="fd"/>, blocking unless WNOHANG is set.
+    /// A blocking call counts as a reference to the child (<see cref="ChildRecord.InFlight"/>), as
+    /// FreeBSD's blocked pdwait holds the file. If the number is closed (or reused) while the call
+    /// blocks, the status is taken through a pidfd the library gets for the child instead.
+    /// </summary>
+    internal static WaitOutcome Wait(ChildRecord record, int fd, int linuxOptions, ChildHandles handles,
+        ReleaseCandidates candidates, out WaitReport report, out int errno)
     {
-        while (true)
+        WaitOutcome outcome = TryConsume(record, fd, linuxOptions, out report, out errno);
+        if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
+            return outcome;
+        record.BeginInFlight();
+        ChildHandle own = default;
+        try
         {
-            WaitOutcome outcome = TryConsume(record, pidfd, linuxOptions, out report, out errno);
-            if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
-                return outcome;
-            BlockUntilReportable(pidfd, linuxOptions);
+            int current = fd;
+            while (true)
+            {
+                BlockUntilReportable(current, linuxOptions);
+                if (current == fd && !handles.Names(fd, record))
+                {
+                    switch (handles.Acquire(record, hold: false, out own, out errno))
+                    {
+                        case HandleOutcome.Gone:
+                            // Reaped meanwhile (by another waiter, or outside the library).
+                            lock (record.Gate)
+                                record.Reaped = true;
+                            return WaitOutcome.Gone;
+                        case HandleOutcome.Unavailable:
+                            return WaitOutcome.Failed;
+                    }
+                    current = own.Fd;
+                }
+                outcome = TryConsume(record, current, linuxOptions, out report, out errno);
+                if (outcome != WaitOutcome.NothingYet)
+                    return outcome;
+            }
+        }
+        finally
+        {
+            own.Dispose();
+            if (record.EndInFlight())
+                candidates.Add(record); // the caller's last copy was closed while this call held the child
         }
     }
 

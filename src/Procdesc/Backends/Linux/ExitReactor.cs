@@ -7,67 +7,69 @@ using static Procdesc.Interop.LinuxSyscalls;
 namespace Procdesc.Backends.Linux;
 
 /// <summary>
-/// The one background thread that watches children's exits (epoll on their anchors) for every
-/// purpose: completing <see cref="WaitForExit"/> tasks, and doing what FreeBSD's kernel does when
-/// a process descriptor's last copy goes away — kill the child (unless PD_DAEMON) and reap it,
-/// never leaving a zombie. Candidates for the latter come from <see cref="CheckCopies"/>; one scan
-/// of /proc/self/fd per batch confirms that no copy (a dup, a received or pidfd_open'd one) is
-/// left. Nobody's close() or Dispose() waits for any of this; 10,000 pending waits cost this one
-/// thread and one epoll registration each.
+/// The one background thread that watches children's exits (one epoll set) for every purpose:
+/// completing <see cref="WaitForExit"/> tasks, and doing what FreeBSD's kernel does when a process
+/// descriptor's last copy goes away — kill the child (unless PD_DAEMON) and reap it, never leaving a
+/// zombie. Candidates for the latter come from <see cref="ReleaseCandidates"/>; one census of
+/// /proc/self/fd per batch confirms that no copy (a dup, a received or pidfd_open'd one) is left.
+/// Nobody's close() or Dispose() waits for any of this; 10,000 pending waits cost this one thread
+/// and one epoll registration each.
 /// </summary>
+/// <remarks>
+/// Nothing is dropped. Work that fails for want of resources (EMFILE, ENFILE, ENOMEM: no
+/// descriptor for a census, a pidfd or an epoll registration) stays in a retry list and is tried
+/// again with a growing delay; an unexpected exception is kept (<see cref="LastBackgroundError"/>)
+/// and its work retried the same way. The reactor also wakes at least once a second to check its
+/// own descriptors: when the rest of the program has swept them, it makes new ones and audits
+/// every child it knows (one whose last copy was swept is killed and reaped).
+/// </remarks>
 internal sealed unsafe class ExitReactor
 {
-    private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLLIN = 1, EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
-    // struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes).
-    private static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
-    private static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
     private const int BatchSize = 256;
-    // A closed descriptor whose child is already reaped needs no kill, only the library's own
-    // descriptor given back: its copy check waits for the next scan — at most this long, or
-    // until this many wait — so a start-wait-close loop does not pay a /proc/self/fd scan per
-    // child (measured: the scans were most of pdfork's overhead over a bare clone).
+    private const int CheckIntervalMs = 1000;
+    // A closed descriptor whose child is already reaped needs no kill, only its record dropped:
+    // its census waits for the next batch — at most this long, or until this many wait — so a
+    // start-wait-close loop does not pay a /proc/self/fd census per child.
     private const int DeferredScanDelayMs = 50, DeferredScanBatch = 256;
+    private const int FirstRetryDelayMs = 20, LongestRetryDelayMs = 1000;
+
+    private enum Work { Census, Release, Settle, Watch }
 
     private readonly ChildTable _table;
-    private readonly ConcurrentQueue<ChildRecord> _candidates = new();
-    private readonly ConcurrentDictionary<int, ChildRecord> _watchedByAnchor = new();
-    private readonly HashSet<ChildRecord> _deferred = new(ReferenceEqualityComparer.Instance); // reactor thread only
-    private long _deferredSince;
-    private readonly int _epoll;
-    private readonly int _wakeup;
-    private readonly OpenDescriptorList _openDescriptors;
-    private int _pendingWake, _pendingLazyWake;
+    private readonly ChildHandles _handles;
+    private readonly CopyCensus _census;
+    private readonly ReactorHandles _reactor;
+    private readonly ReleaseCandidates _candidates;
+    private readonly ConcurrentDictionary<long, ChildRecord> _watched = new();
+    private readonly ConcurrentQueue<ChildRecord> _toWatch = new();
+    // Reactor thread only:
+    private readonly HashSet<ChildRecord> _deferred = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<(ChildRecord Record, Work Work)> _retry = new();
+    private readonly List<ChildRecord> _taken = new();
+    private long _deferredSince, _retryDue;
+    private int _retryDelayMs = FirstRetryDelayMs;
 
-    internal ExitReactor(ChildTable table)
+    internal ExitReactor(ChildTable table, ChildHandles handles, CopyCensus census, ReactorHandles reactor, ReleaseCandidates candidates)
     {
         _table = table;
-        _openDescriptors = new OpenDescriptorList(table.AnchorFloor);
-        _epoll = HighDescriptors.MoveAbove(Libc.epoll_create1(EPOLL_CLOEXEC), table.AnchorFloor);
-        _wakeup = HighDescriptors.MoveAbove(Libc.eventfd(0, EFD_CLOEXEC), table.AnchorFloor);
-        if (_epoll < 0 || _wakeup < 0 || !EpollAdd(_wakeup))
-            throw new InvalidOperationException($"epoll/eventfd failed: errno {Marshal.GetLastPInvokeError()}");
+        _handles = handles;
+        _census = census;
+        _reactor = reactor;
+        _candidates = candidates;
+        if (!_reactor.Ensure(out _, out int errno))
+            throw new InvalidOperationException($"epoll/pipe failed: errno {errno}");
         new Thread(Run) { IsBackground = true, Name = "Procdesc exit reactor" }.Start();
     }
 
-    /// <summary>The child may have lost its last descriptor in this process: check, then act.
-    /// A child that may have to be killed wakes the reactor at once; one already reaped only
-    /// needs its record dropped, and wakes it once per deferred batch.</summary>
-    internal void CheckCopies(ChildRecord record)
-    {
-        _candidates.Enqueue(record);
-        ref int pending = ref record.Reaped ? ref _pendingLazyWake : ref _pendingWake;
-        if (Interlocked.Exchange(ref pending, 1) == 0)
-        {
-            ulong one = 1;
-            Libc.write(_wakeup, &one, sizeof(ulong));
-        }
-    }
+    /// <summary>The last unexpected exception of the background work (its work was kept and retried).</summary>
+    internal static Exception? LastBackgroundError { get; private set; }
 
     /// <summary>
     /// A task that completes with the child's exit status when it exits (the reactor reaps it;
-    /// the status is kept for every other waiter), or at once if it already has.
+    /// the status is kept for every other waiter), or at once if it already has. <paramref name="fd"/>
+    /// is the caller's number for the child, watched directly: the library takes no descriptor.
     /// </summary>
-    internal Task<ExitStatus> WaitForExit(ChildRecord record, CancellationToken cancellation)
+    internal Task<ExitStatus> WaitForExit(ChildRecord record, int fd, CancellationToken cancellation)
     {
         var waiter = new ExitWaiter();
         lock (record.Gate)
@@ -75,7 +77,7 @@ internal sealed unsafe class ExitReactor
             if (record.Final is { } final)
                 return Task.FromResult(final.Value);
             if (record.Reaped)
-                return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
+                return Task.FromException<ExitStatus>(Failure("wait", (int)Errno.ECHILD));
             (record.Waiters ??= []).Add(waiter);
         }
         if (cancellation.CanBeCanceled)
@@ -87,182 +89,308 @@ internal sealed unsafe class ExitReactor
                 waiter.TrySetCanceled(cancellation);
             }, null);
         }
-        Watch(record);
+        _watched[record.Id] = record;
+        if (!_reactor.Watch(fd, (ulong)record.Id, out _))
+        {
+            // No room in the epoll set now (ENOMEM, ENOSPC), or its descriptors were swept: the
+            // reactor arms the watch itself, retrying until it can.
+            _toWatch.Enqueue(record);
+            _reactor.Wake();
+        }
         return waiter.Task;
     }
 
     private void Run()
     {
-        byte* events = stackalloc byte[BatchSize * 16];
+        LinuxEpollEvent* events = stackalloc LinuxEpollEvent[BatchSize];
         while (true)
         {
-            RearmLazyWakeIfIdle();
-            int n = Libc.epoll_wait(_epoll, events, BatchSize, _deferred.Count > 0 ? DeferredScanDelayMs : -1);
-            if (_deferred.Count > 0 && Environment.TickCount64 - _deferredSince >= DeferredScanDelayMs)
-                ReleaseUncopied([]);
-            for (int i = 0; i < n; i++)
+            try
             {
-                int fd = (int)*(ulong*)(events + i * EventSize + EventDataOffset);
-                try
+                CheckOwnHandles();
+                int n = _reactor.Wait(events, BatchSize, NextTimeoutMs());
+                if (n < 0 && Marshal.GetLastPInvokeError() is not (int)Errno.EINTR)
                 {
-                    if (fd == _wakeup)
-                        TakeCandidates();
-                    else if (_watchedByAnchor.TryGetValue(fd, out ChildRecord? record))
-                        Settle(record);
+                    Thread.Sleep(FirstRetryDelayMs); // the set is gone: the next round remakes it
+                    continue;
                 }
-                catch (Exception)
+                for (int i = 0; i < n; i++)
                 {
-                    // Never let the reactor die (that would crash the process): a failed batch is
-                    // retried with the next candidate, and a watched child stays watched.
+                    ulong key = LinuxEpollEvent.DataAt(events, i);
+                    if (key == ReactorHandles.WakeKey)
+                        _reactor.Drain();
+                    else if (_watched.TryRemove((long)key, out ChildRecord? record))
+                        Attempt(record, Work.Settle);
                 }
+                while (_toWatch.TryDequeue(out ChildRecord? record))
+                    Attempt(record, Work.Watch);
+                TakeCandidates();
+                if (_retry.Count > 0 && Environment.TickCount64 >= _retryDue)
+                    RunRetries();
+            }
+            catch (Exception e)
+            {
+                // Whatever it was, the work it interrupted is still queued or in the retry list.
+                LastBackgroundError = e;
+                Thread.Sleep(FirstRetryDelayMs);
             }
         }
     }
 
+    private int NextTimeoutMs()
+    {
+        long now = Environment.TickCount64;
+        long due = now + CheckIntervalMs;
+        if (_deferred.Count > 0)
+            due = Math.Min(due, _deferredSince + DeferredScanDelayMs);
+        if (_retry.Count > 0)
+            due = Math.Min(due, _retryDue);
+        return (int)Math.Max(0, due - now);
+    }
+
+    /// <summary>The epoll set and the wake-up pipe are still the library's; if a sweep took them,
+    /// new ones are made, every pending watch is armed again and every known number checked.</summary>
+    private void CheckOwnHandles()
+    {
+        if (!_reactor.Ensure(out bool remade, out int errno))
+        {
+            LastBackgroundError = Failure("exit reactor: epoll", errno);
+            Thread.Sleep(_retryDelayMs);
+            _retryDelayMs = Math.Min(_retryDelayMs * 2, LongestRetryDelayMs);
+            return;
+        }
+        if (!remade || _reactor.Generation == 1)
+            return;
+        foreach (ChildRecord record in _watched.Values)
+            _toWatch.Enqueue(record);
+        _watched.Clear();
+        _table.AuditNumbers();
+    }
+
     private void TakeCandidates()
     {
-        // Drain the eventfd, then re-arm, then take the queue: a candidate queued after the re-arm
-        // writes the eventfd again; one queued before it is in the queue we are about to take.
-        // (The lazy flag stays armed until the deferred batch is scanned: see ReleaseUncopied.)
-        ulong drained;
-        Libc.read(_wakeup, &drained, sizeof(ulong));
-        Interlocked.Exchange(ref _pendingWake, 0);
-        var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
-        DrainCandidates(urgent);
-        if (urgent.Count > 0 || _deferred.Count >= DeferredScanBatch)
-            ReleaseUncopied(urgent);
-    }
-
-    /// <summary>
-    /// Before blocking with no deferred batch, the lazy wake-up must be armed: otherwise a close
-    /// that found it set (by a wake-up already consumed) would queue its candidate silently, and
-    /// nothing would come back for it. Re-arm, then take what was queued before.
-    /// </summary>
-    private void RearmLazyWakeIfIdle()
-    {
-        if (_deferred.Count > 0 || Volatile.Read(ref _pendingLazyWake) == 0)
-            return;
-        Interlocked.Exchange(ref _pendingLazyWake, 0);
-        var urgent = new HashSet<ChildRecord>(ReferenceEqualityComparer.Instance);
-        DrainCandidates(urgent);
-        if (urgent.Count > 0)
-            ReleaseUncopied(urgent);
-    }
-
-    /// <summary>Sorts queued candidates: those that may have to be killed into
-    /// <paramref name="urgent"/>, those already reaped into the deferred batch.</summary>
-    private void DrainCandidates(HashSet<ChildRecord> urgent)
-    {
-        while (_candidates.TryDequeue(out ChildRecord? record))
+        _taken.Clear();
+        _candidates.TakeAll(_taken, rearmLazy: _deferred.Count == 0);
+        bool urgent = false;
+        foreach (ChildRecord record in _taken)
         {
-            if (record.Released)
+            if (record.Released && record.Held < 0 && record.Reaped)
                 continue;
-            if (!record.Reaped)
-                urgent.Add(record);
-            else if (_deferred.Add(record) && _deferred.Count == 1)
-                _deferredSince = Environment.TickCount64;
+            if (_deferred.Add(record))
+            {
+                if (_deferred.Count == 1)
+                    _deferredSince = Environment.TickCount64;
+                urgent |= !record.Reaped;
+            }
         }
+        if (_deferred.Count > 0 && (urgent || _deferred.Count >= DeferredScanBatch
+            || Environment.TickCount64 - _deferredSince >= DeferredScanDelayMs))
+            RunCensus();
     }
 
-    /// <summary>One scan of /proc/self/fd for these candidates and every deferred one.</summary>
-    private void ReleaseUncopied(HashSet<ChildRecord> batch)
+    /// <summary>One census of /proc/self/fd for every candidate; those with no copy left are released.</summary>
+    private void RunCensus()
     {
-        // Re-arm the lazy wake-up, then take what was queued without one.
-        Interlocked.Exchange(ref _pendingLazyWake, 0);
-        DrainCandidates(batch);
-        batch.UnionWith(_deferred);
-        _deferred.Clear();
-        if (batch.Count == 0)
-            return;
-        HashSet<ulong> copied = InodesWithCopies();
-        foreach (ChildRecord record in batch)
-            if (!record.Released && !copied.Contains(record.Inode))
-                Release(record);
-    }
-
-    /// <summary>The pidfs inodes named by this process's descriptors, the library's anchors excepted.</summary>
-    private HashSet<ulong> InodesWithCopies()
-    {
-        var inodes = new HashSet<ulong>();
-        _openDescriptors.ForEach(fd =>
+        HashSet<ulong>? copied = _census.CallerInodes(-1, out int errno);
+        if (copied is null)
         {
-            if (fd != _wakeup && fd != _epoll && fd != _openDescriptors.Handle
-                && _table.Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc && !_table.IsAnchor(fd, inode))
-                inodes.Add(inode);
-        });
-        return inodes;
+            // No free descriptor to list /proc/self/fd with (or no /proc): later.
+            foreach (ChildRecord record in _deferred)
+                Retry(record, Work.Census);
+            _deferred.Clear();
+            LastBackgroundError = Failure("exit reactor: /proc/self/fd", errno);
+            return;
+        }
+        // A child still copied keeps the descriptor its close made (if any) until it is released:
+        // giving it back now could leave a later release with only pidfd_open, which takes the
+        // lowest free number for a moment.
+        foreach (ChildRecord record in _deferred)
+            if (!copied.Contains(record.Inode))
+                Attempt(record, Work.Release);
+        _deferred.Clear();
     }
 
-    private void Release(ChildRecord record)
+    /// <summary>Does one piece of work for a record; what cannot be done now goes to the retry list.</summary>
+    private void Attempt(ChildRecord record, Work work)
+    {
+        bool done;
+        try
+        {
+            done = work switch
+            {
+                Work.Census => RequeueForCensus(record),
+                Work.Release => Release(record),
+                Work.Settle => Settle(record),
+                _ => ArmWatch(record),
+            };
+        }
+        catch (Exception e)
+        {
+            LastBackgroundError = e;
+            done = false;
+        }
+        if (!done)
+            Retry(record, work);
+    }
+
+    private bool RequeueForCensus(ChildRecord record)
+    {
+        if (_deferred.Add(record) && _deferred.Count == 1)
+            _deferredSince = Environment.TickCount64;
+        return true;
+    }
+
+    /// <summary>No copy of the caller's is left: kill the child (unless PD_DAEMON) and watch it
+    /// until it can be reaped; or, reaped already or not ours, forget it. False: retry later.</summary>
+    private bool Release(ChildRecord record)
     {
         lock (record.Gate)
         {
-            if (record.Released)
-                return;
+            if (record.InFlight > 0)
+            {
+                // A blocking call holds the child, as FreeBSD's kernel holds the file for it.
+                record.ReleaseWhenIdle = true;
+                return true;
+            }
             record.Released = true;
-            if (record.KillOnLastClose && !record.Reaped)
-                pidfd_send_signal(record.Anchor, (int)Signum.SIGKILL); // 0 on a zombie, ESRCH if gone
         }
         if (!record.CreatedHere || record.Reaped)
-            _table.Forget(record);
-        else
-            Watch(record); // reaped as soon as it exits: at once for a zombie or a killed child
+        {
+            Forget(record);
+            return true;
+        }
+        if (!TryAcquire(record, hold: true, out ChildHandle handle, out bool done))
+            return done;
+        lock (record.Gate)
+        {
+            if (record.KillOnLastClose && !record.Reaped && !record.Killed)
+            {
+                pidfd_send_signal(handle.Fd, (int)Signum.SIGKILL); // 0 on a zombie
+                record.Killed = true;
+            }
+        }
+        return ArmWatch(record);
     }
 
-    /// <summary>Watches the child's anchor until it exits; level-triggered, so an exit that already
-    /// happened is reported at once.</summary>
-    private void Watch(ChildRecord record)
+    /// <summary>Arms the record's exit watch through a pidfd the library checked. False: retry later.</summary>
+    private bool ArmWatch(ChildRecord record)
     {
-        if (!_watchedByAnchor.TryAdd(record.Anchor, record))
-            return;
-        if (!EpollAdd(record.Anchor))
+        bool wanted;
+        lock (record.Gate)
+            wanted = !record.Reaped && (record.Released || record.Waiters is { Count: > 0 });
+        if (!wanted)
         {
-            // epoll refused (ENOMEM, ENOSPC: max_user_watches): never leave a child unreaped or a
-            // waiter hanging; settle it the slow way, here.
-            _watchedByAnchor.TryRemove(record.Anchor, out _);
-            ThreadPool.UnsafeQueueUserWorkItem(r =>
-            {
-                ChildWaits.Wait(r, r.Anchor, WEXITED, out _, out _);
-                Settle(r);
-            }, record, preferLocal: false);
+            if (record.Released)
+                Forget(record);
+            return true;
+        }
+        if (!TryAcquire(record, hold: record.Released, out ChildHandle handle, out bool done))
+            return done;
+        using (handle)
+        {
+            _watched[record.Id] = record;
+            if (_reactor.Watch(handle.Fd, (ulong)record.Id, out _))
+                return true;
+            _watched.TryRemove(record.Id, out _);
+            // No epoll registration (ENOMEM, ENOSPC: max_user_watches): look again later by hand.
+            return Settle(record, handle.Fd) is not WaitOutcome.NothingYet;
         }
     }
 
-    /// <summary>The child's anchor is readable: it has exited. Reap it, complete its waiters, and
-    /// forget it if no descriptor of the caller's is left.</summary>
-    private void Settle(ChildRecord record)
+    /// <summary>The child's pidfd is readable: it has exited. Reap it, complete its waiters, and
+    /// forget it if no descriptor of the caller's is left. False: retry later.</summary>
+    private bool Settle(ChildRecord record)
     {
-        WaitOutcome outcome = ChildWaits.TryConsume(record, record.Anchor, WEXITED, out _, out int errno);
-        if (outcome == WaitOutcome.NothingYet)
-            return;
-        if (_watchedByAnchor.TryRemove(record.Anchor, out _))
-            Libc.epoll_ctl(_epoll, EPOLL_CTL_DEL, record.Anchor, null);
+        if (!TryAcquire(record, hold: record.Released, out ChildHandle handle, out bool done))
+            return done;
+        using (handle)
+        {
+            if (Settle(record, handle.Fd) != WaitOutcome.NothingYet)
+                return true;
+        }
+        return ArmWatch(record); // woken early (another waiter took the status first, or a stop)
+    }
+
+    /// <summary>A pidfd for the record; false with <paramref name="done"/> false to retry later (no
+    /// descriptor now), or true when the child is gone (its waiters are completed).</summary>
+    private bool TryAcquire(ChildRecord record, bool hold, out ChildHandle handle, out bool done)
+    {
+        done = false;
+        switch (_handles.Acquire(record, hold, out handle, out _))
+        {
+            case HandleOutcome.Acquired:
+                return true;
+            case HandleOutcome.Gone:
+                Finish(record, WaitOutcome.Gone, 0);
+                done = true;
+                break;
+        }
+        return false;
+    }
+
+    private WaitOutcome Settle(ChildRecord record, int pidfd)
+    {
+        WaitOutcome outcome = ChildWaits.TryConsume(record, pidfd, WEXITED, out _, out int errno);
+        if (outcome == WaitOutcome.Failed && ChildHandles.IsShortage(errno))
+            return WaitOutcome.NothingYet;
+        if (outcome != WaitOutcome.NothingYet)
+            Finish(record, outcome, errno);
+        return outcome;
+    }
+
+    /// <summary>The child is reaped (or gone): every pending wait completes, and a released record goes.</summary>
+    private void Finish(ChildRecord record, WaitOutcome outcome, int errno)
+    {
         List<ExitWaiter>? waiters;
         ExitStatus? final;
         lock (record.Gate)
         {
+            record.Reaped = true;
             waiters = record.Waiters;
             record.Waiters = null;
             final = record.Final?.Value;
         }
+        _watched.TryRemove(record.Id, out _);
         if (waiters is not null)
         {
-            var error = final is null
-                ? new ProcessDescriptorException("wait", outcome == WaitOutcome.Failed ? (Errno)errno : Errno.ECHILD,
-                    outcome == WaitOutcome.Failed ? errno : (int)Errno.ECHILD)
-                : null;
+            var error = final is null ? Failure("wait", outcome == WaitOutcome.Failed ? errno : (int)Errno.ECHILD) : null;
             foreach (ExitWaiter waiter in waiters)
                 waiter.Complete(final, error);
         }
         if (record.Released)
-            _table.Forget(record);
+            Forget(record);
     }
 
-    private bool EpollAdd(int fd)
+    private void Forget(ChildRecord record)
     {
-        byte* ev = stackalloc byte[16];
-        *(uint*)ev = EPOLLIN;
-        *(ulong*)(ev + EventDataOffset) = (ulong)fd;
-        return Libc.epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, ev) == 0;
+        _handles.Release(record);
+        _table.Forget(record);
+    }
+
+    private void Retry(ChildRecord record, Work work)
+    {
+        if (_retry.Count == 0)
+            _retryDue = Environment.TickCount64 + _retryDelayMs;
+        _retry.Add((record, work));
+    }
+
+    private static ProcessDescriptorException Failure(string operation, int nativeErrno) =>
+        new(operation, Numbering.HostNumbering.Current.ErrnoFromNative(nativeErrno), nativeErrno);
+
+    private void RunRetries()
+    {
+        var due = _retry.ToArray();
+        _retry.Clear();
+        foreach ((ChildRecord record, Work work) in due)
+            Attempt(record, work);
+        if (_retry.Count > 0)
+        {
+            _retryDelayMs = Math.Min(_retryDelayMs * 2, LongestRetryDelayMs);
+            _retryDue = Environment.TickCount64 + _retryDelayMs;
+        }
+        else
+        {
+            _retryDelayMs = FirstRetryDelayMs;
+        }
     }
 }

@@ -8,15 +8,28 @@ namespace Procdesc.Backends.Linux;
 /// <summary>
 /// FreeBSD's process descriptors emulated with pidfds: clone3 (through the C helper) creates the
 /// child, pidfs inodes identify it behind any descriptor number, waitid(P_PIDFD) reaps it, and the
-/// <see cref="ExitReactor"/> gives kill-on-close and asynchronous waits.
+/// <see cref="ExitReactor"/> gives kill-on-close and asynchronous waits. While the caller holds a
+/// child's descriptor the library holds none of its own for it (one descriptor per live child).
 /// </summary>
 internal sealed unsafe class LinuxBackend : ProcdescBackend
 {
-
     private readonly ChildTable _table;
+    private readonly ChildHandles _handles;
+    private readonly CopyCensus _census;
+    private readonly ReleaseCandidates _candidates;
+    private readonly ExitReactor _reactor;
     private readonly SpawnerThread _spawner = new();
 
-    private LinuxBackend(ChildTable table) => _table = table;
+    private LinuxBackend(ulong pidfsDevice)
+    {
+        var own = new OwnDescriptors();
+        var reactorHandles = new ReactorHandles(own);
+        _candidates = new ReleaseCandidates(reactorHandles);
+        _census = new CopyCensus(pidfsDevice, own);
+        _table = new ChildTable(pidfsDevice, own, _candidates);
+        _handles = new ChildHandles(pidfsDevice, own, _census);
+        _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
+    }
 
     internal override string Name => "linux-pidfd";
 
@@ -34,7 +47,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         }
         LinuxStat.Identity(self, out ulong pidfsDevice, out ulong selfInode);
         Libc.close(self);
-        int probe = Libc.eventfd(0, 0x80000);
+        int probe = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         LinuxStat.Identity(probe, out ulong anonDevice, out ulong anonInode);
         Libc.close(probe);
         if (anonDevice == pidfsDevice && anonInode == selfInode)
@@ -42,9 +55,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             why = "pidfds share one anonymous inode on this kernel: pidfs (Linux 6.9 or later) is needed to identify them";
             return null;
         }
-        var table = new ChildTable(pidfsDevice, AnchorFloor());
-        table.Reactor = new ExitReactor(table);
-        return new LinuxBackend(table);
+        BackgroundWarmUp.Run();
+        return new LinuxBackend(pidfsDevice);
     }
 
     internal override int PdFork(out int fd, int flags, PdChild child)
@@ -76,14 +88,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         LinuxStat.Identity(pidfd, out _, out ulong inode);
         if ((flags & PdSyscall.PD_CLOEXEC) == 0)
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
-        int anchor = HighDescriptors.Duplicate(pidfd, _table.AnchorFloor);
-        if (anchor < 0)
-        {
-            error = Marshal.GetLastPInvokeError();
-            Abandon(pidfd);
-            return LastError.Fail(error);
-        }
-        var record = new ChildRecord(inode, pid, anchor, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
+        // The caller's descriptor is the only one: the library takes its own only when it must act
+        // without the caller (after the last close).
+        var record = new ChildRecord(inode, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;
@@ -92,10 +99,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int PdGetPid(int fd, out int pid)
     {
         pid = 0;
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        pid = lease.Record.Pid;
-        lease.Dispose();
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        pid = record.Pid;
         // A pidfd from elsewhere whose process was reaped before the library saw it: the kernel
         // no longer knows its pid.
         return pid > 0 ? 0 : LastError.Fail(Errno.ESRCH);
@@ -103,36 +109,30 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
 
     internal override int PdKill(int fd, int nativeSignal)
     {
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        using (lease)
-        {
-            // Through the leased pidfd, never the caller's number: it names this process and no other.
-            return pidfd_send_signal(lease.Pidfd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
-        }
+        if (_table.Resolve(fd, out _, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        // The number names this child now (checked by its inode): the signal goes through it.
+        return pidfd_send_signal(fd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
     }
 
     internal override int PdWait4(int fd, out int status, PdWaitOptions options, out Rusage rusage)
     {
         status = 0;
         rusage = default;
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        using (lease)
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options) | WEXITED, _handles, _candidates, out WaitReport report, out errno))
         {
-            switch (ChildWaits.Wait(lease.Record, lease.Pidfd, ToLinuxOptions(options) | WEXITED, out WaitReport report, out errno))
-            {
-                case WaitOutcome.Reported:
-                    status = report.ToStatusWord();
-                    rusage = report.ToRusage();
-                    return report.Pid;
-                case WaitOutcome.NothingYet:
-                    return 0;
-                case WaitOutcome.Gone:
-                    return LastError.Fail(Errno.ECHILD);
-                default:
-                    return LastError.Fail(errno);
-            }
+            case WaitOutcome.Reported:
+                status = report.ToStatusWord();
+                rusage = report.ToRusage();
+                return report.Pid;
+            case WaitOutcome.NothingYet:
+                return 0;
+            case WaitOutcome.Gone:
+                return LastError.Fail(Errno.ECHILD);
+            default:
+                return LastError.Fail(errno);
         }
     }
 
@@ -141,48 +141,90 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         status = 0;
         wrusage = default;
         info = default;
-        DescriptorKind kind = _table.Resolve(fd, out PidfdLease lease, out int errno);
+        DescriptorKind kind = _table.Resolve(fd, out ChildRecord record, out int errno);
         if (kind == DescriptorKind.NotOpen)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
+            return LastError.Fail(errno);
         if (kind == DescriptorKind.NotProcdesc)
             return LastError.Fail(Errno.EINVAL);
-        using (lease)
+        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options), _handles, _candidates, out WaitReport report, out errno))
         {
-            switch (ChildWaits.Wait(lease.Record, lease.Pidfd, ToLinuxOptions(options), out WaitReport report, out errno))
-            {
-                case WaitOutcome.Reported:
-                    var numbering = Numbering.HostNumbering.Current;
-                    status = report.ToStatusWord();
-                    wrusage = new WaitRusage(report.ToRusage(), report.UsageMissing ? Rusage.Missing : default);
-                    int detail = report.Code == CLD_EXITED ? report.Status : (int)numbering.SignalFromNative(report.Status);
-                    info = new PdSigInfo(Signum.SIGCHLD, report.Code, report.Pid, (int)report.Uid, detail);
-                    return 0;
-                case WaitOutcome.NothingYet:
-                    return LastError.Fail(Errno.EAGAIN);
-                case WaitOutcome.Gone:
-                    return LastError.Fail(Errno.ESRCH);
-                default:
-                    return LastError.Fail(errno);
-            }
+            case WaitOutcome.Reported:
+                var numbering = Numbering.HostNumbering.Current;
+                status = report.ToStatusWord();
+                wrusage = new WaitRusage(report.ToRusage(), report.UsageMissing ? Rusage.Missing : default);
+                int detail = report.Code == CLD_EXITED ? report.Status : (int)numbering.SignalFromNative(report.Status);
+                info = new PdSigInfo(Signum.SIGCHLD, report.Code, report.Pid, (int)report.Uid, detail);
+                return 0;
+            case WaitOutcome.NothingYet:
+                return LastError.Fail(Errno.EAGAIN);
+            case WaitOutcome.Gone:
+                return LastError.Fail(Errno.ESRCH);
+            default:
+                return LastError.Fail(errno);
         }
     }
 
     internal override int Close(int fd)
     {
         ChildRecord? record = null;
-        if (_table.Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc)
-            _table.TryGet(inode, out record);
-        if (record is not null && record.Anchor == fd)
-            return LastError.Fail(Errno.EBADF); // the library's private copy is not the caller's to close
+        if (fd >= 0 && LinuxStat.TryIdentity(fd, out FileIdentity id))
+        {
+            if (_table.Own.IsOwn(fd, id))
+                return LastError.Fail(Errno.EBADF); // one of the library's own descriptors: not the caller's to close
+            if (id.Device == _table.PidfsDevice)
+                _table.TryGet(id.Inode, out record);
+        }
+        if (record is { CreatedHere: true, Reaped: false })
+            KeepHoldOf(fd, record);
         if (Libc.close(fd) != 0)
             return LastError.FailFromLastPInvoke();
         _table.NoteClosed(fd, record);
         return 0;
     }
 
+    /// <summary>
+    /// The caller is closing a copy of a child that is not reaped yet: if it is the last copy, the
+    /// library will have to kill (unless PD_DAEMON) and reap the child without the caller. It takes
+    /// its own copy now, placed high, before the number is freed — taking one later would hold the
+    /// lowest free number, which the caller's next open must get. Without a free descriptor for
+    /// that copy, a last copy is acted on at once through the caller's number: killed now, reaped
+    /// once a descriptor is free again.
+    /// </summary>
+    private void KeepHoldOf(int fd, ChildRecord record)
+    {
+        if (_handles.HoldCopyOf(fd, record, out int errno) || !ChildHandles.IsShortage(errno))
+            return;
+        if (!record.KillOnLastClose || record.InFlight > 0)
+            return;
+        HashSet<ulong>? copied = _census.CallerInodes(fd, out _);
+        if (copied is not null && !copied.Contains(record.Inode))
+        {
+            lock (record.Gate)
+            {
+                if (!record.Killed && !record.Reaped && pidfd_send_signal(fd, (int)Signum.SIGKILL) == 0)
+                    record.Killed = true;
+            }
+        }
+    }
+
+    internal override void KillBeforeDispose(int fd, bool objectLayerWaitBlocked)
+    {
+        if (_table.Resolve(fd, out ChildRecord record, out _) != DescriptorKind.Procdesc)
+            return;
+        if (!record.KillOnLastClose || record.Reaped || (!objectLayerWaitBlocked && record.InFlight == 0))
+            return; // no call holds the child: the close that follows does what FreeBSD's does
+        HashSet<ulong>? copied = _census.CallerInodes(fd, out _);
+        if (copied is null || copied.Contains(record.Inode))
+            return; // another copy keeps the child (or the census cannot tell: the close decides)
+        lock (record.Gate)
+        {
+            if (!record.Killed && !record.Reaped && pidfd_send_signal(fd, (int)Signum.SIGKILL) == 0)
+                record.Killed = true;
+        }
+    }
+
     internal override int Poll(Pollfd[] fds, int timeout)
     {
-        const short POLLIN = 1, POLLHUP = 0x10;
         int count = fds.Length;
         Span<NativePollfd> native = count <= 64 ? stackalloc NativePollfd[count] : new NativePollfd[count];
         Span<bool> isProcdesc = count <= 64 ? stackalloc bool[count] : new bool[count];
@@ -191,7 +233,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             // A pidfd reports exit as POLLIN (and POLLIN|POLLHUP once reaped); FreeBSD reports
             // POLLHUP alone, whatever was asked for. Ask for POLLIN, answer POLLHUP.
             isProcdesc[i] = fds[i].fd >= 0 && _table.Classify(fds[i].fd, out _, out _) == DescriptorKind.Procdesc;
-            native[i] = new NativePollfd { Fd = fds[i].fd, Events = isProcdesc[i] ? POLLIN : (short)fds[i].events };
+            native[i] = new NativePollfd { Fd = fds[i].fd, Events = isProcdesc[i] ? Libc.POLLIN : (short)fds[i].events };
         }
         int ready;
         fixed (NativePollfd* p = native)
@@ -201,8 +243,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         for (int i = 0; i < count; i++)
         {
             short revents = native[i].Revents;
-            if (isProcdesc[i] && (revents & (POLLIN | POLLHUP)) != 0)
-                revents = (short)((revents & ~(POLLIN | POLLHUP)) | POLLHUP);
+            if (isProcdesc[i] && (revents & (Libc.POLLIN | Libc.POLLHUP)) != 0)
+                revents = (short)((revents & ~(Libc.POLLIN | Libc.POLLHUP)) | Libc.POLLHUP);
             fds[i].revents = (PollEvents)revents;
         }
         return ready;
@@ -211,85 +253,68 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int FStat(int fd, out Stat stat)
     {
         stat = default;
-        DescriptorKind kind = _table.Resolve(fd, out PidfdLease lease, out int errno);
+        DescriptorKind kind = _table.Resolve(fd, out ChildRecord record, out int errno);
         if (kind == DescriptorKind.NotOpen)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
+            return LastError.Fail(errno);
         if (kind == DescriptorKind.NotProcdesc)
             return LinuxStat.Full(fd, out stat) == 0 ? 0 : LastError.FailFromLastPInvoke();
-        using (lease)
-        {
-            stat = ProcdescStat(lease.Record, lease.Pidfd);
-            return 0;
-        }
+        stat = ProcdescStat(record, fd);
+        return 0;
     }
 
     internal override int Describe(int fd, out int pid, out PdFlags flags)
     {
         pid = 0;
         flags = PdFlags.None;
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        using (lease)
-        {
-            if (!lease.Record.CreatedHere)
-                return LastError.Fail(Errno.EBADF); // not a child of this library: nothing to own
-            int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
-            if (fdFlags < 0)
-                return LastError.FailFromLastPInvoke();
-            pid = lease.Record.Pid;
-            flags = (lease.Record.Daemon ? PdFlags.Daemon : 0) | ((fdFlags & Libc.FD_CLOEXEC) != 0 ? PdFlags.CloExec : 0);
-            return 0;
-        }
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        if (!record.CreatedHere)
+            return LastError.Fail(Errno.EBADF); // not a child of this library: nothing to own
+        int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
+        if (fdFlags < 0)
+            return LastError.FailFromLastPInvoke();
+        pid = record.Pid;
+        flags = (record.Daemon ? PdFlags.Daemon : 0) | ((fdFlags & Libc.FD_CLOEXEC) != 0 ? PdFlags.CloExec : 0);
+        return 0;
     }
 
     internal override int GetExit(int fd, bool block, out ExitStatus status)
     {
         status = default;
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        using (lease)
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        WaitOutcome outcome = record.Final is not null ? WaitOutcome.Gone
+            : ChildWaits.Wait(record, fd, WEXITED | (block ? 0 : WNOHANG), _handles, _candidates, out _, out errno);
+        if (record.Final is { } final)
         {
-            ChildRecord record = lease.Record;
-            WaitOutcome outcome = record.Final is not null ? WaitOutcome.Gone
-                : block ? ChildWaits.Wait(record, lease.Pidfd, WEXITED, out _, out errno)
-                : ChildWaits.TryConsume(record, lease.Pidfd, WEXITED, out _, out errno);
-            if (record.Final is { } final)
-            {
-                status = final.Value;
-                return 1;
-            }
-            return outcome switch
-            {
-                WaitOutcome.NothingYet => 0,
-                WaitOutcome.Failed => LastError.Fail(errno),
-                _ => LastError.Fail(Errno.ECHILD),
-            };
+            status = final.Value;
+            return 1;
         }
+        return outcome switch
+        {
+            WaitOutcome.NothingYet => 0,
+            WaitOutcome.Failed => LastError.Fail(errno),
+            _ => LastError.Fail(Errno.ECHILD),
+        };
     }
 
     internal override int HasExited(int fd)
     {
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno != 0 ? errno : (int)Errno.EBADF);
-        using (lease)
-        {
-            if (lease.Record.Final is not null || lease.Record.Reaped)
-                return 1;
-            var probe = new NativePollfd { Fd = lease.Pidfd, Events = 1 };
-            return Libc.poll(&probe, 1, 0) < 0 ? LastError.FailFromLastPInvoke() : (probe.Revents & 1) != 0 ? 1 : 0;
-        }
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return LastError.Fail(errno);
+        if (record.Final is not null || record.Reaped)
+            return 1;
+        var probe = new NativePollfd { Fd = fd, Events = Libc.POLLIN };
+        return Libc.poll(&probe, 1, 0) < 0 ? LastError.FailFromLastPInvoke() : (probe.Revents & Libc.POLLIN) != 0 ? 1 : 0;
     }
 
     internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
     {
-        if (_table.Resolve(fd, out PidfdLease lease, out int errno) != DescriptorKind.Procdesc)
-            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", (Errno)(errno != 0 ? errno : (int)Errno.EBADF), errno != 0 ? errno : (int)Errno.EBADF));
-        using (lease)
-        {
-            if (!lease.Record.CreatedHere)
-                return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
-            return _table.Reactor.WaitForExit(lease.Record, cancellation);
-        }
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
+            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Numbering.HostNumbering.Current.ErrnoFromNative(errno), errno));
+        if (!record.CreatedHere)
+            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
+        return _reactor.WaitForExit(record, fd, cancellation);
     }
 
     /// <summary>What FreeBSD's procdesc fstat reports (contract §8).</summary>
@@ -300,10 +325,10 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         bool exited = reaped;
         if (!reaped)
         {
-            var probe = new NativePollfd { Fd = pidfd, Events = 1 };
+            var probe = new NativePollfd { Fd = pidfd, Events = Libc.POLLIN };
             Libc.poll(&probe, 1, 0);
-            exited = (probe.Revents & 1) != 0;
-            reaped = (probe.Revents & 0x10) != 0;
+            exited = (probe.Revents & Libc.POLLIN) != 0;
+            reaped = (probe.Revents & Libc.POLLHUP) != 0;
         }
         if (reaped || !ProcessFacts.TryCredentials(pidfd, record.Pid, out uint uid, out uint gid))
             return stat;
@@ -326,26 +351,5 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         if ((options & PdWaitOptions.WNOWAIT) != 0) linux |= WNOWAIT;
         if ((options & PdWaitOptions.WEXITED) != 0) linux |= WEXITED;
         return linux;
-    }
-
-    /// <summary>A child that cannot be tracked is not left behind: kill, reap, close.</summary>
-    private static void Abandon(int pidfd)
-    {
-        pidfd_send_signal(pidfd, (int)Signum.SIGKILL);
-        LinuxSiginfo info;
-        while (waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL, null) < 0
-               && Marshal.GetLastPInvokeError() == (int)Errno.EINTR)
-        {
-        }
-        Libc.close(pidfd);
-    }
-
-    /// <summary>Anchors sit high, so the numbers a caller expects (lowest free) stay free; capped by RLIMIT_NOFILE.</summary>
-    private static int AnchorFloor()
-    {
-        ulong* limits = stackalloc ulong[2];
-        if (Libc.getrlimit(Libc.RLIMIT_NOFILE, limits) != 0)
-            return 3;
-        return (int)Math.Clamp(limits[0] / 4, 3, 1024);
     }
 }

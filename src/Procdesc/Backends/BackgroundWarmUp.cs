@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Reflection;
+using Mono.Unix.Native;
+
+namespace Procdesc.Backends;
+
+/// <summary>
+/// Loads, before the library's first call returns, what its background work and error paths will
+/// need later: every assembly the library refers to (directly or through them) and the runtime's
+/// culture data. Loading an assembly or ICU takes a descriptor; the first kill-on-close or the
+/// first asynchronous wait of a process may come at a moment when none is free (measured: with
+/// RLIMIT_NOFILE reached, the first WaitAsync threw FileNotFoundException for
+/// System.Threading.ThreadPool, and the exit reactor lost its first kill-on-close child). Compiling
+/// code needs no descriptor, so nothing is compiled here.
+/// </summary>
+internal static class BackgroundWarmUp
+{
+    private static int s_done;
+
+    internal static void Run()
+    {
+        if (Interlocked.Exchange(ref s_done, 1) != 0)
+            return;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<Assembly>();
+        pending.Push(typeof(BackgroundWarmUp).Assembly);
+        while (pending.TryPop(out Assembly? assembly))
+        {
+            foreach (AssemblyName reference in assembly.GetReferencedAssemblies())
+            {
+                if (!seen.Add(reference.FullName))
+                    continue;
+                try
+                {
+                    pending.Push(Assembly.Load(reference));
+                }
+                catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+                {
+                    // A reference this runtime resolves elsewhere (or never needs): nothing to load.
+                }
+            }
+        }
+        // Culture data (ICU) for the messages of exceptions the library creates on any thread.
+        _ = CultureInfo.CurrentCulture.NumberFormat;
+        _ = new ProcessDescriptorException("warm-up", Errno.ECHILD, (int)Errno.ECHILD).Message;
+        _ = string.Format(CultureInfo.CurrentCulture, "{0} {1}", 1, Errno.EMFILE);
+    }
+}
