@@ -160,9 +160,9 @@ internal static class ManyRow
         int tenthCount = Math.Max(1, n / 10);
         Run4 small = InWorker("procdesc", tenthCount.ToString(CultureInfo.InvariantCulture));
 
-        // Diagnosis: what open descriptors cost every clone + exec, in C. Procdesc holds two per
-        // live child (the caller's and the library's anchor, both close-on-exec).
-        int descriptors = Stats.Median(pd.Select(x => (double)x.DescriptorsAtPeak)) is var d && !double.IsNaN(d) ? (int)d : 2 * n;
+        // Diagnosis: what open descriptors cost every clone + exec, in C. Procdesc holds one per
+        // live child (the caller's, close-on-exec).
+        int descriptors = Stats.Median(pd.Select(x => (double)x.DescriptorsAtPeak)) is var d && !double.IsNaN(d) ? (int)d : n;
         using var bare = LineWorker.Baseline("spawn_loop", "clone", "0", "0");
         using var loaded = LineWorker.Baseline("spawn_loop", "clone", "0", descriptors.ToString(CultureInfo.InvariantCulture));
         int batch = o.Pick(50, 2);

@@ -49,12 +49,12 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
         {
             if (record.Held >= 0)
             {
-                if (own.StillOurs(record.Held, record.HeldIdentity))
+                if (own.StillOurs(record.Held, HeldIdentity(record)))
                 {
-                    handle = new ChildHandle(own, record.Held, record.HeldIdentity, temporary: false);
+                    handle = new ChildHandle(own, record.Held, HeldIdentity(record), temporary: false);
                     return HandleOutcome.Acquired;
                 }
-                own.Close(record.Held, record.HeldIdentity); // swept: forgotten, never closed
+                own.Close(record.Held, HeldIdentity(record)); // swept: forgotten, never closed
                 record.Held = -1;
             }
         }
@@ -93,7 +93,7 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
             {
                 if (record.Held < 0)
                 {
-                    (record.Held, record.HeldIdentity) = (fd, identity);
+                    record.Held = fd;
                     handle = new ChildHandle(own, fd, identity, temporary: false);
                     return HandleOutcome.Acquired;
                 }
@@ -110,12 +110,12 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
         errno = 0;
         lock (record.Gate)
         {
-            if (record.Held >= 0 && own.StillOurs(record.Held, record.HeldIdentity))
+            if (record.Held >= 0 && own.StillOurs(record.Held, HeldIdentity(record)))
                 return true;
             int copy = Snapshot(fd, record, out FileIdentity identity, out errno);
             if (copy < 0)
                 return false;
-            (record.Held, record.HeldIdentity) = (copy, identity);
+            record.Held = copy;
             return true;
         }
     }
@@ -125,10 +125,13 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
     {
         lock (record.Gate)
         {
-            own.Close(record.Held, record.HeldIdentity);
+            own.Close(record.Held, HeldIdentity(record));
             record.Held = -1;
         }
     }
+
+    /// <summary>The file a held descriptor refers to: a pidfd of the record's process (checked when taken).</summary>
+    private FileIdentity HeldIdentity(ChildRecord record) => new(pidfsDevice, record.Inode);
 
     /// <summary>True when <paramref name="fd"/> names the record's process now.</summary>
     internal bool Names(int fd, ChildRecord record) =>

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Procdesc.Interop;
 
 namespace Procdesc.Backends.Linux;
 
@@ -74,9 +73,6 @@ internal sealed class ChildRecord
 
     /// <summary>The library's own pidfd for the child (see remarks), or -1; guarded by <see cref="Gate"/>.</summary>
     internal int Held { get; set; } = -1;
-
-    /// <summary>Which file <see cref="Held"/> was when the library made it.</summary>
-    internal FileIdentity HeldIdentity { get; set; }
 
     /// <summary>The last number the caller was seen using for the child (a hint: check it), or -1.</summary>
     internal int KnownNumber { get; set; } = -1;
