@@ -17,6 +17,7 @@ namespace Procdesc.TestHost;
 ///   fork NAME [daemon] [CMD…]  start `sleep 60` (or CMD through /bin/sh -c) → "ok PID FD"
 ///   dispose NAME               ProcessDescriptor.Dispose
 ///   forget NAME                drop the object without closing its number (a sweep will)
+///   dup NAME NEW               ProcessDescriptor.Duplicate, named NEW
 ///   close NAME                 PdSyscall.close on its number → "ok R ERRNO"
 ///   pdkill NAME SIGNAL         → "ok R ERRNO"
 ///   pdwait4 NAME [nohang]      → "ok R STATUS ERRNO"
@@ -46,6 +47,7 @@ internal static unsafe class Script
     private static readonly List<int> Filler = new();
     private static readonly HashSet<int> AtStart = new();
     private static ulong s_savedSoft, s_savedHard;
+    private static bool s_snapshotTaken;
 
     internal static int Run()
     {
@@ -62,11 +64,14 @@ internal static unsafe class Script
                 continue;
             if (words[0] == "quit")
                 break;
-            if (AtStart.Count == 0)
+            if (!s_snapshotTaken)
             {
-                // What the runtime has open once the console works, before the library's first call.
-                foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
-                    AtStart.Add(int.Parse(Path.GetFileName(entry)));
+                // What the runtime has open once the console works, before the library's first call
+                // (nothing to sweep, then, if /proc was taken away before the first command).
+                s_snapshotTaken = true;
+                if (Directory.Exists("/proc/self/fd"))
+                    foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+                        AtStart.Add(int.Parse(Path.GetFileName(entry)));
             }
             string answer;
             try
@@ -102,6 +107,9 @@ internal static unsafe class Script
             }
             case "dispose":
                 Children[w[1]].Descriptor.Dispose();
+                return "ok";
+            case "dup":
+                Children[w[2]] = new Child { Descriptor = Children[w[1]].Descriptor.Duplicate() };
                 return "ok";
             case "forget":
                 // The number stays open, but nothing names it any more: a sweep will close it.
@@ -163,6 +171,8 @@ internal static unsafe class Script
             case "sweep":
                 return Sweep(w[1], w.Length > 2 ? int.Parse(w[2]) : 3);
             case "fds":
+                if (!Directory.Exists("/proc/self/fd"))
+                    return "ok no /proc";
                 return "ok " + string.Join(' ', Directory.GetFileSystemEntries("/proc/self/fd").Select(e =>
                 {
                     try { return $"{Path.GetFileName(e)}={new FileInfo(e).LinkTarget}"; }

@@ -132,6 +132,42 @@ public class AdversityTests
         Processes.StillRunning(after).ShouldBeTrue();
     }
 
+    // ---- no /proc ------------------------------------------------------------------------------
+
+    [Test, Contract("§11 closes descriptors it does not own"), CancelAfter(120_000)]
+    public void WithoutProc_KillOnCloseStillCountsCopies(CancellationToken cancellation)
+    {
+        // .NET cannot start without /proc, but a sandbox may take it away afterwards: the host runs
+        // in a mount namespace of its own, and /proc is unmounted there before the library's first call.
+        if (Environment.UserName != "root")
+            Assert.Ignore("needs root (a mount namespace, nsenter)");
+        using var host = HostProcess.Scripted("unshare", "-m", "--propagation", "private");
+        var umount = System.Diagnostics.Process.Start("nsenter", ["-t", host.Pid.ToString(), "-m", "umount", "-l", "/proc"])!;
+        umount.WaitForExit(30_000).ShouldBeTrue();
+        umount.ExitCode.ShouldBe(0);
+        host.Send("fds").ShouldBe("no /proc");
+
+        int closed = host.Fork("a");
+        host.Send("dispose a");
+        Processes.EventuallyGone(closed).ShouldBeTrue("the last copy's close kills and reaps the child without /proc");
+
+        int copied = host.Fork("b");
+        host.Send("dup b c");
+        host.Send("dispose b");
+        ReaperBarrierIn(host);
+        Processes.StillRunning(copied).ShouldBeTrue("the copy keeps the child alive: the census works without /proc");
+        host.Send("dispose c");
+        Processes.EventuallyGone(copied).ShouldBeTrue();
+    }
+
+    /// <summary><see cref="ReaperBarrier"/> in the host: a later close there has been handled.</summary>
+    private static void ReaperBarrierIn(HostProcess host)
+    {
+        int pid = host.Fork("barrier");
+        host.Send("dispose barrier");
+        Processes.EventuallyGone(pid).ShouldBeTrue("the host's reactor handled a later close");
+    }
+
     // ---- Dispose while another thread is blocked on the same descriptor -----------------------
 
     private static int Gettid() => (int)TestLibc.syscall(RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 186 : 178, 0, 0, 0);

@@ -29,11 +29,14 @@ internal sealed class HostProcess : IDisposable
     /// <summary>Starts `dotnet ASSEMBLY ARGS` with stdout on a pipe (and stdin too, for <see cref="Send"/>).</summary>
     internal static HostProcess Start(string assembly, params string[] args) => Start(assembly, withInput: false, args);
 
-    private static HostProcess Start(string assembly, bool withInput, params string[] args)
+    private static HostProcess Start(string assembly, bool withInput, params string[] args) => Start([], assembly, withInput, args);
+
+    private static HostProcess Start(string[] wrapper, string assembly, bool withInput, params string[] args)
     {
         var (read, write) = TestLibc.Pipe();
         var (inRead, inWrite) = withInput ? TestLibc.Pipe() : (-1, -1);
-        PdChild child = PdChild.ExecFromPath("dotnet", ["dotnet", assembly, .. args]).WithFd(1, write);
+        string[] argv = [.. wrapper, "dotnet", assembly, .. args];
+        PdChild child = PdChild.ExecFromPath(argv[0], argv).WithFd(1, write);
         if (withInput)
             child = child.WithFd(0, inRead);
         int pid = pdfork(out int fd, PD_CLOEXEC, child);
@@ -45,9 +48,11 @@ internal sealed class HostProcess : IDisposable
     }
 
     /// <summary>The test host in script mode (src/Procdesc.TestHost/Script.cs), once it says it is ready.</summary>
-    internal static HostProcess Scripted()
+    /// <param name="wrapper">A program that execs the rest of its arguments (so the host keeps its pid),
+    /// such as `unshare -m`.</param>
+    internal static HostProcess Scripted(params string[] wrapper)
     {
-        var host = Start(Tool.SiblingAssembly("Procdesc.TestHost"), withInput: true, "script");
+        var host = Start(wrapper, Tool.SiblingAssembly("Procdesc.TestHost"), withInput: true, "script");
         host.ReadLine().ShouldBe("ready");
         return host;
     }
