@@ -12,7 +12,7 @@ COMPAT_RESULTS := artifacts/compat-results
 COMPAT_TEST = $(DOTNET) test compat-tests/Procdesc.Compat.Tests.csproj -c $(CONFIG) --no-build -nologo \
 	--logger "trx;LogFileName=compat-tests.trx" --logger "console;verbosity=normal" --results-directory
 
-.PHONY: all build test compat pack run clean
+.PHONY: all build test compat pack run clean test-kernels
 
 all: build
 
@@ -38,6 +38,15 @@ compat: build
 	find $(COMPAT_BIN) -name 'libMonoPosixHelper*' -delete
 	rm -rf $(COMPAT_RESULTS)
 	$(COMPAT_TEST) $(COMPAT_RESULTS)
+
+# The kernel matrix: Debian 12's (6.1), 13's (6.12) and unstable's (7.x) kernels booted in QEMU
+# over this machine's root, the unit tests and the conformance suite run in each, then on this
+# machine's own kernel; one summary line per kernel, a conformance report per kernel under
+# artifacts/kernels/<release>/. KERNEL_MODE=ci runs the conformance suite and the smoke set only.
+KERNEL_MODE ?= full
+test-kernels: build
+	find $(TEST_BIN) $(COMPAT_BIN) -name 'libMonoPosixHelper*' -delete
+	bash .ci/kernel-matrix $(KERNEL_MODE) $(KERNELS)
 
 # The benchmarks of issue 7 (src/Procdesc.Benchmarks, Linux, always Release; a few minutes): every
 # figure against baselines measured in the same run, interleaved, into artifacts/bench-report.md and
