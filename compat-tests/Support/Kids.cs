@@ -10,7 +10,7 @@ namespace Procdesc.Compat.Tests.Support;
 internal static class Kids
 {
     internal const string Shell = "/bin/sh";
-    internal static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan Bound = TimeScale.Of(TimeSpan.FromSeconds(10));
     internal const int BoundMs = 10_000;
 
     /// <summary>A child that sleeps until killed (bounded: 60 s, so a failed test leaves nothing for long).</summary>
@@ -94,7 +94,7 @@ internal static class Kids
     internal static bool WaitForExit(int fd, int timeoutMs = BoundMs)
     {
         var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        return PollThroughSignals(fds, timeoutMs) == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
+        return PollThroughSignals(fds, TimeScale.Ms(timeoutMs)) == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
     }
 
     /// <summary>Retries a check until it holds or the bound passes (short pauses, growing to 20 ms).</summary>
@@ -216,6 +216,7 @@ internal sealed class LineReader(int fd) : IDisposable
     /// <summary>The next line, or null at end of file; fails the test if nothing comes within the bound.</summary>
     internal string? ReadLine(int timeoutMs = Kids.BoundMs)
     {
+        timeoutMs = TimeScale.Ms(timeoutMs);
         var clock = Stopwatch.StartNew();
         while (true)
         {
@@ -242,6 +243,7 @@ internal sealed class LineReader(int fd) : IDisposable
     /// <summary>Everything up to end of file; fails the test if the end does not come within the bound.</summary>
     internal string ReadToEnd(int timeoutMs = Kids.BoundMs)
     {
+        timeoutMs = TimeScale.Ms(timeoutMs);
         var clock = Stopwatch.StartNew();
         while (true)
         {
@@ -259,6 +261,7 @@ internal sealed class LineReader(int fd) : IDisposable
     /// <summary>True when the writing side is gone (end of file) within the bound; data is discarded.</summary>
     internal bool EndsWithin(int timeoutMs)
     {
+        timeoutMs = TimeScale.Ms(timeoutMs);
         var clock = Stopwatch.StartNew();
         while (true)
         {

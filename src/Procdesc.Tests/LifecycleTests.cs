@@ -13,7 +13,7 @@ namespace Procdesc.Tests;
 [OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public class LifecycleTests
 {
-    private static readonly TimeSpan DeathBound = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DeathBound = TimeScale.Of(TimeSpan.FromSeconds(1));
 
     [OneTimeSetUp]
     public void AdoptOrphans() => Orphans.AdoptOrphans(true);

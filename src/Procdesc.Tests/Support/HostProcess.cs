@@ -78,6 +78,7 @@ internal sealed class HostProcess : IDisposable
     /// <summary>The next line the host prints; fails the test if none comes within the bound.</summary>
     internal unsafe string ReadLine(int timeoutMs = 30_000)
     {
+        timeoutMs = TimeScale.Ms(timeoutMs);
         var clock = Stopwatch.StartNew();
         byte* buffer = stackalloc byte[256];
         while (true)

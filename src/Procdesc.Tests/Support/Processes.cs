@@ -5,7 +5,7 @@ namespace Procdesc.Tests.Support;
 /// <summary>Observing real processes through /proc, with bounded waits (never a fixed sleep).</summary>
 internal static class Processes
 {
-    internal static readonly TimeSpan DefaultBound = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan DefaultBound = TimeScale.Of(TimeSpan.FromSeconds(10));
 
     /// <summary>The state letter of /proc/PID/stat (R, S, Z, …), or null when no such process exists.</summary>
     internal static char? State(int pid)
@@ -67,7 +67,7 @@ internal static class Processes
     internal static bool WaitForHangup(int fd, int timeoutMs = 10_000)
     {
         var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        int r = PollThroughSignals(fds, timeoutMs);
+        int r = PollThroughSignals(fds, TimeScale.Ms(timeoutMs));
         return r == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
     }
 

@@ -50,6 +50,7 @@ internal static class Tool
         using var process = Process.Start(info)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
+        timeoutMs = TimeScale.Ms(timeoutMs);
         if (!process.WaitForExit(timeoutMs))
         {
             process.Kill(entireProcessTree: true);
