@@ -142,7 +142,8 @@ public class AdversityTests
         if (Environment.UserName != "root")
             Assert.Ignore("needs root (a mount namespace, nsenter)");
         using var host = HostProcess.Scripted("unshare", "-m", "--propagation", "private");
-        var umount = System.Diagnostics.Process.Start("nsenter", ["-t", host.Pid.ToString(), "-m", "umount", "-l", "/proc"])!;
+        // -r: the host's own root (the kernel matrix runs the tests in a chroot), not the namespace's.
+        var umount = System.Diagnostics.Process.Start("nsenter", ["-t", host.Pid.ToString(), "-m", "-r", "umount", "-l", "/proc"])!;
         umount.WaitForExit(30_000).ShouldBeTrue();
         umount.ExitCode.ShouldBe(0);
         host.Send("fds").ShouldBe("no /proc");
