@@ -23,7 +23,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     Console.Error.WriteLine(Options.Usage);
     return 2;
 }
-if (!OperatingSystem.IsLinux() || Procdesc.PdSyscall.Backend != "linux-pidfd")
+if (!OperatingSystem.IsLinux() || !Procdesc.PdSyscall.Backend.StartsWith("linux-pidfd", StringComparison.Ordinal))
 {
     Console.Error.WriteLine($"The benchmarks and their C baselines are Linux-only (clone, pidfds); this host: {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, backend {Procdesc.PdSyscall.Backend}.");
     return 2;

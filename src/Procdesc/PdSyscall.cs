@@ -27,7 +27,8 @@ public static class PdSyscall
     private const PdWaitOptions ReportingWaitOptions = PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED
         | PdWaitOptions.WCONTINUED | PdWaitOptions.WTRAPPED;
 
-    /// <summary>The name of the backend in use ("linux-pidfd", "freebsd-native", or "unsupported: …").</summary>
+    /// <summary>The name of the backend in use ("linux-pidfd", "linux-pidfd (no pidfs)" on Linux 5.4 – 6.8,
+    /// "freebsd-native", or "unsupported: …").</summary>
     public static string Backend => ProcdescBackend.Current.Name;
 
     /// <summary>

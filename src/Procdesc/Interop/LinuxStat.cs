@@ -78,5 +78,6 @@ internal static unsafe class LinuxStat
 }
 
 /// <summary>st_dev and st_ino: which file a descriptor refers to. Unique per process on pidfs (6.9+),
-/// per pipe, per /proc directory; shared by every anonymous-inode file (epoll, eventfd).</summary>
-internal readonly record struct FileIdentity(ulong Device, ulong Inode);
+/// per pipe, per /proc directory; shared by every anonymous-inode file (epoll, eventfd, and pidfds
+/// before pidfs), which <see cref="Owner"/> then tells apart where the library tagged the file.</summary>
+internal readonly record struct FileIdentity(ulong Device, ulong Inode, int Owner = 0);

@@ -37,8 +37,11 @@ internal readonly struct ChildHandle(OwnDescriptors own, int fd, FileIdentity id
 /// child's; pidfd_open of the cached pid, kept only if its inode is the child's (so a recycled pid
 /// is never mistaken for it). Never a number's word for it without checking.
 /// </summary>
-internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCensus census)
+internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, CopyCensus census, ChildTable table)
 {
+    /// <summary>The tier's reap rule (<see cref="PidfdIdentity.ReapsAtLastClose"/>).</summary>
+    internal bool ReapsAtLastClose => identity.ReapsAtLastClose;
+
     /// <summary>A pidfd for <paramref name="record"/>; with <paramref name="hold"/> it becomes the
     /// record's <see cref="ChildRecord.Held"/> descriptor (kept until the child is reaped).</summary>
     internal HandleOutcome Acquire(ChildRecord record, bool hold, out ChildHandle handle, out int errno)
@@ -66,7 +69,7 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
             fd = Snapshot(known, record, out identity, out errno);
         if (fd < 0 && !IsShortage(errno))
         {
-            int copy = census.FindCallerCopy(record.Inode, out _);
+            int copy = census.FindCallerCopy(record.Key, out _);
             if (copy >= 0)
                 fd = Snapshot(copy, record, out identity, out errno);
         }
@@ -74,13 +77,16 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
         {
             if (record.Pid <= 0)
                 return HandleOutcome.Gone;
-            fd = own.Adopt(pidfd_open(record.Pid, 0), out identity);
-            errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
-            if (fd >= 0 && (identity.Device != pidfsDevice || identity.Inode != record.Inode))
+            int opened = pidfd_open(record.Pid, 0);
+            errno = opened < 0 ? Marshal.GetLastPInvokeError() : 0;
+            if (opened >= 0 && !IsProcessOf(opened, record))
             {
-                own.Close(fd, identity); // the pid belongs to another process now
+                Libc.CloseKeepingErrno(opened); // the pid belongs to another process now
                 return HandleOutcome.Gone;
             }
+            fd = own.Adopt(opened, out identity);
+            if (fd < 0 && opened >= 0)
+                errno = Marshal.GetLastPInvokeError();
             if (fd < 0 && errno is (int)Errno.ESRCH or (int)Errno.EINVAL)
                 return HandleOutcome.Gone;
         }
@@ -131,19 +137,44 @@ internal sealed class ChildHandles(ulong pidfsDevice, OwnDescriptors own, CopyCe
     }
 
     /// <summary>The file a held descriptor refers to: a pidfd of the record's process (checked when taken).</summary>
-    private FileIdentity HeldIdentity(ChildRecord record) => new(pidfsDevice, record.Inode);
+    private FileIdentity HeldIdentity(ChildRecord record) => identity.PidfdIdentityFor(record.Key);
 
     /// <summary>True when <paramref name="fd"/> names the record's process now.</summary>
     internal bool Names(int fd, ChildRecord record) =>
-        LinuxStat.TryIdentity(fd, out FileIdentity id) && id.Device == pidfsDevice && id.Inode == record.Inode && !own.IsOwn(fd, id);
+        identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key && !own.IsOwn(fd);
 
-    private int Snapshot(int fd, ChildRecord record, out FileIdentity identity, out int errno)
+    /// <summary>
+    /// A fresh pidfd_open of the record's cached pid: is it the record's process? With pidfs its
+    /// inode says. With owner tags nothing in the file says, but the pid cannot belong to another
+    /// process while the record's child is not reaped (the zombie holds it), which the library
+    /// knows unless a foreign waiter took it (§10 L1): it must still be this process's child, the
+    /// table's record for that pid, and have started when the record's child did.
+    /// </summary>
+    private bool IsProcessOf(int fresh, ChildRecord record)
     {
-        int copy = own.Duplicate(fd, out identity);
-        errno = copy < 0 ? Marshal.GetLastPInvokeError() : 0;
-        if (copy >= 0 && (identity.Device != pidfsDevice || identity.Inode != record.Inode))
+        if (!identity.ReapsAtLastClose)
+            return identity.KeyOf(fresh, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key;
+        if (!record.CreatedHere || !table.TryGet(record.Key, out ChildRecord? current) || !ReferenceEquals(current, record))
+            return false;
+        unsafe
         {
-            own.Close(copy, identity); // the number names something else now
+            LinuxSiginfo info;
+            if (waitid(P_PIDFD, fresh, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL, null) != 0)
+                return false; // not this process's child: the pid was reaped elsewhere and reused
+        }
+        long started = ProcessFacts.Read(fresh).StartTimeUnixNs;
+        if (started != 0 && Math.Abs(started - record.StartTimeUnixNs) > 2_000_000_000)
+            return false; // a younger process that has the pid now
+        return identity.Adopt(fresh, record.Pid) == record.Key;
+    }
+
+    private int Snapshot(int fd, ChildRecord record, out FileIdentity made, out int errno)
+    {
+        int copy = own.Duplicate(fd, out made);
+        errno = copy < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (copy >= 0 && (identity.KeyOf(copy, out ulong key, out _) != DescriptorKind.Procdesc || key != record.Key))
+        {
+            own.Close(copy, made); // the number names something else now
             return -1;
         }
         return copy;

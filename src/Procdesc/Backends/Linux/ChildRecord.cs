@@ -4,8 +4,8 @@ namespace Procdesc.Backends.Linux;
 
 /// <summary>
 /// What the library knows of one process behind one or more pidfds of this process. It is keyed
-/// by the pidfs inode, which every pidfd of that process shares and which is never reused, so a
-/// recycled descriptor number can never be mistaken for it.
+/// by what every pidfd of that process shares (<see cref="PidfdIdentity"/>) and no other process
+/// can have meanwhile, so a recycled descriptor number can never be mistaken for it.
 /// </summary>
 /// <remarks>
 /// While the caller holds a descriptor for the child, the library holds none: calls act on the
@@ -20,10 +20,10 @@ internal sealed class ChildRecord
     private static long s_lastId;
     private int _inFlight;
 
-    internal ChildRecord(ulong inode, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid)
+    internal ChildRecord(ulong key, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid)
     {
         Id = Interlocked.Increment(ref s_lastId);
-        Inode = inode;
+        Key = key;
         Pid = pid;
         CreatedHere = createdHere;
         Daemon = daemon;
@@ -35,7 +35,9 @@ internal sealed class ChildRecord
     /// <summary>This record's key in the exit reactor's epoll set (never 0, never reused).</summary>
     internal long Id { get; }
 
-    internal ulong Inode { get; }
+    /// <summary>What names the process behind every copy of its descriptor (<see cref="PidfdIdentity"/>):
+    /// the pidfs inode, or the pid on kernels without pidfs.</summary>
+    internal ulong Key { get; }
 
     /// <summary>The pid, cached at creation or adoption (the kernel forgets it at reap); 0 if unknown.</summary>
     internal int Pid { get; }
@@ -80,6 +82,10 @@ internal sealed class ChildRecord
     /// <summary>No descriptor of the caller's names the child any more: kill-on-close has been
     /// applied (unless PD_DAEMON); the record goes once the child is reaped.</summary>
     internal bool Released { get; set; }
+
+    /// <summary>The status was taken but the kernel's reap waits for the last descriptor
+    /// (<see cref="PidfdIdentity.ReapsAtLastClose"/>): the zombie is still there.</summary>
+    internal bool ZombieKept { get; set; }
 
     /// <summary>SIGKILL was sent for kill-on-close.</summary>
     internal bool Killed { get; set; }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Procdesc.Interop;
 
@@ -10,48 +9,50 @@ internal enum DescriptorKind { NotOpen, NotProcdesc, Procdesc }
 
 /// <summary>
 /// Answers "which child does this descriptor number name now?" from the kernel, never from memory:
-/// one fstat gives the pidfs inode, which identifies the process whatever number it sits under
-/// (dup copies, pidfd_open copies, numbers reused after a close behind the library's back).
+/// the tier's <see cref="PidfdIdentity"/> (one fstat on pidfs kernels) gives the key that identifies
+/// the process whatever number it sits under (dup copies, pidfd_open copies, numbers reused after a
+/// close behind the library's back).
 /// </summary>
 internal sealed class ChildTable
 {
-    private readonly ConcurrentDictionary<ulong, ChildRecord> _byInode = new();
+    private readonly ConcurrentDictionary<ulong, ChildRecord> _byKey = new();
     // The record each number was last seen naming: when a number turns out to name something else,
     // the old child may have lost its last descriptor behind the library's back.
     private readonly ConcurrentDictionary<int, ChildRecord> _lastSeenByFd = new();
     private readonly ReleaseCandidates _candidates;
 
-    internal ChildTable(ulong pidfsDevice, OwnDescriptors own, ReleaseCandidates candidates)
+    internal ChildTable(PidfdIdentity identity, OwnDescriptors own, ReleaseCandidates candidates)
     {
-        PidfsDevice = pidfsDevice;
+        Identity = identity;
         Own = own;
         _candidates = candidates;
     }
 
-    /// <summary>st_dev of every pidfd (pidfs, Linux 6.9+).</summary>
-    internal ulong PidfsDevice { get; }
+    /// <summary>How this kernel tells processes apart behind descriptor numbers.</summary>
+    internal PidfdIdentity Identity { get; }
 
     /// <summary>The library's own descriptors: never the caller's to use or close.</summary>
     internal OwnDescriptors Own { get; }
 
-    /// <summary>Classifies a number without adopting anything; the inode is set for a procdesc.
-    /// The library's own descriptors count as not open: they are not the caller's.</summary>
-    internal DescriptorKind Classify(int fd, out ulong inode, out int errno)
+    /// <summary>Classifies a number without adopting anything; the key is set for a procdesc (0 when
+    /// the tier cannot tell which process). The library's own descriptors count as not open: they
+    /// are not the caller's.</summary>
+    internal DescriptorKind Classify(int fd, out ulong key, out int errno)
     {
-        inode = 0;
+        key = 0;
         errno = 0;
-        if (fd < 0 || !LinuxStat.TryIdentity(fd, out FileIdentity id))
-        {
-            errno = fd < 0 ? (int)Errno.EBADF : Marshal.GetLastPInvokeError();
-            return DescriptorKind.NotOpen;
-        }
-        if (Own.IsOwn(fd, id))
+        if (fd < 0)
         {
             errno = (int)Errno.EBADF;
             return DescriptorKind.NotOpen;
         }
-        inode = id.Inode;
-        return id.Device == PidfsDevice ? DescriptorKind.Procdesc : DescriptorKind.NotProcdesc;
+        DescriptorKind kind = Identity.KeyOf(fd, out key, out errno);
+        if (kind != DescriptorKind.NotOpen && Own.IsOwn(fd))
+        {
+            errno = (int)Errno.EBADF;
+            return DescriptorKind.NotOpen;
+        }
+        return kind;
     }
 
     /// <summary>
@@ -63,7 +64,7 @@ internal sealed class ChildTable
     internal DescriptorKind Resolve(int fd, out ChildRecord record, out int errno)
     {
         record = null!;
-        DescriptorKind kind = Classify(fd, out ulong inode, out errno);
+        DescriptorKind kind = Classify(fd, out ulong key, out errno);
         if (kind != DescriptorKind.Procdesc)
         {
             NoteNumberNames(fd, null);
@@ -71,12 +72,23 @@ internal sealed class ChildTable
                 errno = (int)Errno.EBADF; // not a procdesc: EBADF for every call but pdwait (EINVAL)
             return kind;
         }
-        if (!_byInode.TryGetValue(inode, out ChildRecord? found))
+        if (key == 0 || !_byKey.TryGetValue(key, out ChildRecord? found))
         {
-            // Not made here: learn what the kernel still knows of it, through the caller's number.
+            // Not made here (or not tagged): learn what the kernel still knows of it, through the
+            // caller's number, and file it under its key if the tier can give it one.
             ProcessFacts facts = ProcessFacts.Read(fd);
-            found = _byInode.GetOrAdd(inode, new ChildRecord(inode, facts.Pid, createdHere: false,
-                daemon: true, facts.StartTimeUnixNs, facts.Uid, facts.Gid));
+            if (key == 0)
+                key = facts.Pid > 0 ? AdoptUntagged(fd, facts.Pid) : 0;
+            if (key != 0 && _byKey.TryGetValue(key, out found))
+            {
+                // A pidfd_open copy of a child this table knows.
+            }
+            else
+            {
+                found = new ChildRecord(key, facts.Pid, createdHere: false, daemon: true, facts.StartTimeUnixNs, facts.Uid, facts.Gid);
+                if (key != 0)
+                    found = _byKey.GetOrAdd(key, found);
+            }
         }
         record = found;
         NoteNumberNames(fd, record);
@@ -88,7 +100,7 @@ internal sealed class ChildTable
     {
         // Another thread may have looked at the new number first and adopted it as a foreign
         // pidfd: the library's own record wins.
-        _byInode[record.Inode] = record;
+        _byKey[record.Key] = record;
         NoteNumberNames(fd, record);
     }
 
@@ -108,9 +120,9 @@ internal sealed class ChildTable
 
     /// <summary>Removes a record that has no descriptor left and needs no reaping.</summary>
     internal void Forget(ChildRecord record) =>
-        _byInode.TryRemove(new KeyValuePair<ulong, ChildRecord>(record.Inode, record));
+        _byKey.TryRemove(new KeyValuePair<ulong, ChildRecord>(record.Key, record));
 
-    internal bool TryGet(ulong inode, out ChildRecord? record) => _byInode.TryGetValue(inode, out record);
+    internal bool TryGet(ulong key, out ChildRecord? record) => _byKey.TryGetValue(key, out record);
 
     /// <summary>After the library found its own descriptors swept: every number it remembers is
     /// checked, and a child whose number no longer names it may have lost its last copy.</summary>
@@ -118,11 +130,18 @@ internal sealed class ChildTable
     {
         foreach ((int fd, ChildRecord record) in _lastSeenByFd)
         {
-            bool stillNames = Classify(fd, out ulong inode, out _) == DescriptorKind.Procdesc && inode == record.Inode;
+            bool stillNames = Classify(fd, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key;
             if (!stillNames && _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, record)))
                 _candidates.Add(record);
         }
     }
+
+    /// <summary>
+    /// A pidfd the tier could not key (owner tags: one the library did not make). Its pid names a
+    /// child this table knows only if that child is not reaped (the zombie holds the pid): then the
+    /// file is tagged like the child's own. Otherwise it is filed under its pid as a foreign pidfd.
+    /// </summary>
+    private ulong AdoptUntagged(int fd, int pid) => Identity.Adopt(fd, pid);
 
     private void NoteNumberNames(int fd, ChildRecord? now)
     {

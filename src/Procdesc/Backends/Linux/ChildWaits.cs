@@ -52,8 +52,10 @@ internal struct WaitReport
 internal static unsafe class ChildWaits
 {
     /// <summary>One non-blocking attempt through <paramref name="pidfd"/> (which names the record's
-    /// process); <paramref name="linuxOptions"/> are host wait bits.</summary>
-    internal static WaitOutcome TryConsume(ChildRecord record, int pidfd, int linuxOptions, out WaitReport report, out int errno)
+    /// process); <paramref name="linuxOptions"/> are host wait bits. With
+    /// <paramref name="reapAtLastClose"/> (<see cref="PidfdIdentity.ReapsAtLastClose"/>) an exit is
+    /// taken without the kernel's reap, which <see cref="ReapKeptZombie"/> does later.</summary>
+    internal static WaitOutcome TryConsume(ChildRecord record, int pidfd, int linuxOptions, bool reapAtLastClose, out WaitReport report, out int errno)
     {
         report = default;
         errno = 0;
@@ -61,16 +63,22 @@ internal static unsafe class ChildWaits
         {
             if (record.Reaped)
                 return WaitOutcome.Gone;
+            bool keepZombie = reapAtLastClose && (linuxOptions & (WEXITED | WNOWAIT)) == WEXITED;
             LinuxSiginfo info;
             NativeRusage usage;
             int r;
-            do
+            if (keepZombie && (linuxOptions & (WSTOPPED | WCONTINUED)) != 0)
             {
-                info = default;
-                usage = default;
-                r = waitid(P_PIDFD, pidfd, &info, linuxOptions | WNOHANG | __WALL, &usage);
-                errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
-            } while (r < 0 && errno == (int)Errno.EINTR);
+                // WNOWAIT would leave a stop or continue report to be reported again: take those
+                // first, as usual, then the exit without the reap.
+                r = Attempt(pidfd, linuxOptions & ~WEXITED, out info, out usage, out errno);
+                if (r == 0 && info.Pid != 0)
+                {
+                    report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+                    return WaitOutcome.Reported;
+                }
+            }
+            r = Attempt(pidfd, keepZombie ? (linuxOptions & ~(WSTOPPED | WCONTINUED)) | WNOWAIT : linuxOptions, out info, out usage, out errno);
 
             if (r < 0)
             {
@@ -92,8 +100,41 @@ internal static unsafe class ChildWaits
 
             report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
             if (info.Code is CLD_EXITED or CLD_KILLED or CLD_DUMPED && (linuxOptions & WNOWAIT) == 0)
+            {
                 MarkReaped(record, report);
+                record.ZombieKept = keepZombie;
+            }
             return WaitOutcome.Reported;
+        }
+    }
+
+    private static int Attempt(int pidfd, int options, out LinuxSiginfo info, out NativeRusage usage, out int errno)
+    {
+        int r;
+        do
+        {
+            LinuxSiginfo i = default;
+            NativeRusage u = default;
+            r = waitid(P_PIDFD, pidfd, &i, options | WNOHANG | __WALL, &u);
+            errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
+            (info, usage) = (i, u);
+        } while (r < 0 && errno == (int)Errno.EINTR);
+        return r;
+    }
+
+    /// <summary>The kernel's reap of a zombie whose status the library took already (the last
+    /// descriptor is gone). False with errno when it must be tried again (EINTR aside, never).</summary>
+    internal static bool ReapKeptZombie(ChildRecord record, int pidfd)
+    {
+        lock (record.Gate)
+        {
+            if (!record.ZombieKept)
+                return true;
+            int r = Attempt(pidfd, WEXITED, out _, out _, out int errno);
+            // Reaped, or gone already (a foreign waiter took it: §10 L1).
+            if (r == 0 || errno == (int)Errno.ECHILD)
+                record.ZombieKept = false;
+            return !record.ZombieKept;
         }
     }
 
@@ -121,7 +162,7 @@ internal static unsafe class ChildWaits
     internal static WaitOutcome Wait(ChildRecord record, int fd, int linuxOptions, ChildHandles handles,
         ReleaseCandidates candidates, out WaitReport report, out int errno)
     {
-        WaitOutcome outcome = TryConsume(record, fd, linuxOptions, out report, out errno);
+        WaitOutcome outcome = TryConsume(record, fd, linuxOptions, handles.ReapsAtLastClose, out report, out errno);
         if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
             return outcome;
         record.BeginInFlight();
@@ -146,7 +187,7 @@ internal static unsafe class ChildWaits
                     }
                     current = own.Fd;
                 }
-                outcome = TryConsume(record, current, linuxOptions, out report, out errno);
+                outcome = TryConsume(record, current, linuxOptions, handles.ReapsAtLastClose, out report, out errno);
                 if (outcome != WaitOutcome.NothingYet)
                     return outcome;
             }

@@ -1,5 +1,3 @@
-using Procdesc.Interop;
-
 namespace Procdesc.Backends.Linux;
 
 /// <summary>
@@ -9,39 +7,38 @@ namespace Procdesc.Backends.Linux;
 /// </summary>
 internal sealed class CopyCensus
 {
-    private readonly ulong _pidfsDevice;
+    private readonly PidfdIdentity _identity;
     private readonly OwnDescriptors _own;
     private readonly OpenDescriptorList _list;
 
-    internal CopyCensus(ulong pidfsDevice, OwnDescriptors own)
+    internal CopyCensus(PidfdIdentity identity, OwnDescriptors own)
     {
-        _pidfsDevice = pidfsDevice;
+        _identity = identity;
         _own = own;
         _list = new OpenDescriptorList(own);
     }
 
-    /// <summary>The pidfs inodes the caller's descriptors name, except <paramref name="exceptFd"/>;
-    /// null with errno when /proc/self/fd cannot be listed now.</summary>
-    internal HashSet<ulong>? CallerInodes(int exceptFd, out int errno)
+    /// <summary>The keys of the processes the caller's descriptors name, except <paramref name="exceptFd"/>;
+    /// null with errno when the open descriptors cannot be listed now.</summary>
+    internal HashSet<ulong>? CallerKeys(int exceptFd, out int errno)
     {
-        var inodes = new HashSet<ulong>();
+        var keys = new HashSet<ulong>();
         bool listed = _list.TryForEach(fd =>
         {
-            if (fd != exceptFd && LinuxStat.TryIdentity(fd, out FileIdentity id) && id.Device == _pidfsDevice && !_own.IsOwn(fd, id))
-                inodes.Add(id.Inode);
+            if (fd != exceptFd && _identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key != 0 && !_own.IsOwn(fd))
+                keys.Add(key);
         }, out errno);
-        return listed ? inodes : null;
+        return listed ? keys : null;
     }
 
-    /// <summary>A number of the caller's that names <paramref name="inode"/> now, or -1 (errno set
+    /// <summary>A number of the caller's that names <paramref name="key"/> now, or -1 (errno set
     /// when the listing failed, 0 when there is simply none).</summary>
-    internal int FindCallerCopy(ulong inode, out int errno)
+    internal int FindCallerCopy(ulong key, out int errno)
     {
         int found = -1;
         bool listed = _list.TryForEach(fd =>
         {
-            if (found < 0 && LinuxStat.TryIdentity(fd, out FileIdentity id) && id.Device == _pidfsDevice
-                && id.Inode == inode && !_own.IsOwn(fd, id))
+            if (found < 0 && _identity.KeyOf(fd, out ulong k, out _) == DescriptorKind.Procdesc && k == key && !_own.IsOwn(fd))
                 found = fd;
         }, out errno);
         return listed ? found : -1;

@@ -191,7 +191,7 @@ internal sealed unsafe class ExitReactor
     /// <summary>One census of /proc/self/fd for every candidate; those with no copy left are released.</summary>
     private void RunCensus()
     {
-        HashSet<ulong>? copied = _census.CallerInodes(-1, out int errno);
+        HashSet<ulong>? copied = _census.CallerKeys(-1, out int errno);
         if (copied is null)
         {
             // No free descriptor to list /proc/self/fd with (or no /proc): later.
@@ -205,7 +205,7 @@ internal sealed unsafe class ExitReactor
         // giving it back now could leave a later release with only pidfd_open, which takes the
         // lowest free number for a moment.
         foreach (ChildRecord record in _deferred)
-            if (!copied.Contains(record.Inode))
+            if (!copied.Contains(record.Key))
                 Attempt(record, Work.Release);
         _deferred.Clear();
     }
@@ -255,10 +255,7 @@ internal sealed unsafe class ExitReactor
             record.Released = true;
         }
         if (!record.CreatedHere || record.Reaped)
-        {
-            Forget(record);
-            return true;
-        }
+            return Forget(record);
         if (!TryAcquire(record, hold: true, out ChildHandle handle, out bool done))
             return done;
         lock (record.Gate)
@@ -279,11 +276,7 @@ internal sealed unsafe class ExitReactor
         lock (record.Gate)
             wanted = !record.Reaped && (record.Released || record.Waiters is { Count: > 0 });
         if (!wanted)
-        {
-            if (record.Released)
-                Forget(record);
-            return true;
-        }
+            return !record.Released || Forget(record);
         if (!TryAcquire(record, hold: record.Released, out ChildHandle handle, out bool done))
             return done;
         using (handle)
@@ -330,7 +323,7 @@ internal sealed unsafe class ExitReactor
 
     private WaitOutcome Settle(ChildRecord record, int pidfd)
     {
-        WaitOutcome outcome = ChildWaits.TryConsume(record, pidfd, WEXITED, out _, out int errno);
+        WaitOutcome outcome = ChildWaits.TryConsume(record, pidfd, WEXITED, _handles.ReapsAtLastClose, out _, out int errno);
         if (outcome == WaitOutcome.Failed && ChildHandles.IsShortage(errno))
             return WaitOutcome.NothingYet;
         if (outcome != WaitOutcome.NothingYet)
@@ -357,14 +350,33 @@ internal sealed unsafe class ExitReactor
             foreach (ExitWaiter waiter in waiters)
                 waiter.Complete(final, error);
         }
-        if (record.Released)
-            Forget(record);
+        if (record.Released && !Forget(record))
+            Retry(record, Work.Release);
     }
 
-    private void Forget(ChildRecord record)
+    /// <summary>Drops a released record, after the kernel's reap of its zombie if the library kept
+    /// one (<see cref="PidfdIdentity.ReapsAtLastClose"/>). False: no descriptor for that now, retry.</summary>
+    private bool Forget(ChildRecord record)
     {
+        if (record.ZombieKept)
+        {
+            switch (_handles.Acquire(record, hold: true, out ChildHandle handle, out _))
+            {
+                case HandleOutcome.Unavailable:
+                    return false;
+                case HandleOutcome.Gone:
+                    lock (record.Gate)
+                        record.ZombieKept = false; // reaped elsewhere meanwhile
+                    break;
+                default:
+                    if (!ChildWaits.ReapKeptZombie(record, handle.Fd))
+                        return false;
+                    break;
+            }
+        }
         _handles.Release(record);
         _table.Forget(record);
+        return true;
     }
 
     private void Retry(ChildRecord record, Work work)

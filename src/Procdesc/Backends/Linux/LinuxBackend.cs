@@ -20,20 +20,24 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     private readonly ExitReactor _reactor;
     private readonly SpawnerThread _spawner = new();
 
-    private LinuxBackend(ulong pidfsDevice)
+    private LinuxBackend(PidfdIdentity identity)
     {
-        var own = new OwnDescriptors();
+        Identity = identity;
+        var own = new OwnDescriptors(fd => (identity.TryIdentity(fd, out FileIdentity id), id));
         var reactorHandles = new ReactorHandles(own);
         _candidates = new ReleaseCandidates(reactorHandles);
-        _census = new CopyCensus(pidfsDevice, own);
-        _table = new ChildTable(pidfsDevice, own, _candidates);
-        _handles = new ChildHandles(pidfsDevice, own, _census);
+        _census = new CopyCensus(identity, own);
+        _table = new ChildTable(identity, own, _candidates);
+        _handles = new ChildHandles(identity, own, _census, _table);
         _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
     }
 
-    internal override string Name => "linux-pidfd";
+    /// <summary>The kernel tier's way of naming processes behind descriptor numbers (contract §12).</summary>
+    internal PidfdIdentity Identity { get; }
 
-    internal override IReadOnlyList<HostFeature> ProbeFeatures() => LinuxFeatures.Probe();
+    internal override string Name => Identity is PidfsIdentity ? "linux-pidfd" : "linux-pidfd (no pidfs)";
+
+    internal override IReadOnlyList<HostFeature> ProbeFeatures() => LinuxFeatures.Probe(Identity);
 
     /// <summary>The backend, or null with the reason when this kernel cannot carry it.</summary>
     internal static LinuxBackend? TryCreate(out string? why)
@@ -46,17 +50,24 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return null;
         }
         LinuxStat.Identity(self, out ulong pidfsDevice, out ulong selfInode);
+        bool waitidKnowsPidfds;
+        LinuxSiginfo info;
+        // Not this process's child: ECHILD where waitid knows P_PIDFD (5.4+), EINVAL where not.
+        waitidKnowsPidfds = waitid(P_PIDFD, self, &info, WEXITED | WNOHANG, null) != 0 && Marshal.GetLastPInvokeError() == (int)Errno.ECHILD;
         Libc.close(self);
+        if (!waitidKnowsPidfds)
+        {
+            why = "waitid(P_PIDFD) is missing: Linux 5.4 or later is needed";
+            return null;
+        }
         int probe = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         LinuxStat.Identity(probe, out ulong anonDevice, out ulong anonInode);
         Libc.close(probe);
-        if (anonDevice == pidfsDevice && anonInode == selfInode)
-        {
-            why = "pidfds share one anonymous inode on this kernel: pidfs (Linux 6.9 or later) is needed to identify them";
-            return null;
-        }
+        PidfdIdentity identity = anonDevice == pidfsDevice && anonInode == selfInode
+            ? new OwnerTagIdentity(anonDevice, anonInode) // no pidfs: every pidfd shares one anonymous inode
+            : new PidfsIdentity(pidfsDevice);
         BackgroundWarmUp.Run();
-        return new LinuxBackend(pidfsDevice);
+        return new LinuxBackend(identity);
     }
 
     internal override int PdFork(out int fd, int flags, PdChild child)
@@ -85,12 +96,12 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         if (error != 0)
             return LastError.Fail(error);
 
-        LinuxStat.Identity(pidfd, out _, out ulong inode);
+        ulong key = Identity.Adopt(pidfd, pid);
         if ((flags & PdSyscall.PD_CLOEXEC) == 0)
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
         // The caller's descriptor is the only one: the library takes its own only when it must act
         // without the caller (after the last close).
-        var record = new ChildRecord(inode, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
+        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;
@@ -109,8 +120,10 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
 
     internal override int PdKill(int fd, int nativeSignal)
     {
-        if (_table.Resolve(fd, out _, out int errno) != DescriptorKind.Procdesc)
+        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno);
+        if (record.ZombieKept)
+            return LastError.Fail(Errno.ESRCH); // reaped through the library; the kernel's reap waits for the last close
         // The number names this child now (checked by its inode): the signal goes through it.
         return pidfd_send_signal(fd, nativeSignal) == 0 ? 0 : LastError.FailFromLastPInvoke();
     }
@@ -167,14 +180,12 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override int Close(int fd)
     {
         ChildRecord? record = null;
-        if (fd >= 0 && LinuxStat.TryIdentity(fd, out FileIdentity id))
-        {
-            if (_table.Own.IsOwn(fd, id))
-                return LastError.Fail(Errno.EBADF); // one of the library's own descriptors: not the caller's to close
-            if (id.Device == _table.PidfsDevice)
-                _table.TryGet(id.Inode, out record);
-        }
-        if (record is { CreatedHere: true, Reaped: false })
+        if (fd >= 0 && _table.Own.IsOwn(fd))
+            return LastError.Fail(Errno.EBADF); // one of the library's own descriptors: not the caller's to close
+        if (fd >= 0 && Identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key != 0)
+            _table.TryGet(key, out record);
+        // A child still to be killed or reaped (a kept zombie included) may need the library's own copy.
+        if (record is { CreatedHere: true } && (!record.Reaped || record.ZombieKept))
             KeepHoldOf(fd, record);
         if (Libc.close(fd) != 0)
             return LastError.FailFromLastPInvoke();
@@ -194,10 +205,10 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     {
         if (_handles.HoldCopyOf(fd, record, out int errno) || !ChildHandles.IsShortage(errno))
             return;
-        if (!record.KillOnLastClose || record.InFlight > 0)
+        if (!record.KillOnLastClose || record.Reaped || record.InFlight > 0)
             return;
-        HashSet<ulong>? copied = _census.CallerInodes(fd, out _);
-        if (copied is not null && !copied.Contains(record.Inode))
+        HashSet<ulong>? copied = _census.CallerKeys(fd, out _);
+        if (copied is not null && !copied.Contains(record.Key))
         {
             lock (record.Gate)
             {
@@ -213,8 +224,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return;
         if (!record.KillOnLastClose || record.Reaped || (!objectLayerWaitBlocked && record.InFlight == 0))
             return; // no call holds the child: the close that follows does what FreeBSD's does
-        HashSet<ulong>? copied = _census.CallerInodes(fd, out _);
-        if (copied is null || copied.Contains(record.Inode))
+        HashSet<ulong>? copied = _census.CallerKeys(fd, out _);
+        if (copied is null || copied.Contains(record.Key))
             return; // another copy keeps the child (or the census cannot tell: the close decides)
         lock (record.Gate)
         {

@@ -14,7 +14,7 @@ internal static unsafe class LinuxFeatures
 {
     private const long SYS_clone3 = 435;
 
-    internal static IReadOnlyList<HostFeature> Probe()
+    internal static IReadOnlyList<HostFeature> Probe(PidfdIdentity identity)
     {
         var features = new List<HostFeature>();
         // clone3 with a too-small argument: EINVAL where it exists, ENOSYS where not (or seccomp).
@@ -47,7 +47,10 @@ internal static unsafe class LinuxFeatures
             if (self >= 0)
                 Libc.close(self);
         }
-        features.Add(new("pidfs", true, "pidfds have their own inodes (Linux 6.9+): descriptor identity; required by the backend"));
+        bool pidfs = identity is PidfsIdentity;
+        features.Add(new("pidfs", pidfs, pidfs
+            ? "pidfds have their own inodes (Linux 6.9+): a descriptor's inode names its process"
+            : "every pidfd shares one anonymous inode (before Linux 6.9): the library tags each child's pidfd with the child as its owner (F_SETOWN), and the kernel's reap of a child waits for its last descriptor"));
         features.Add(new("POLLHUP after reap", KernelVersion.AtLeast(6, 9), $"by kernel version ({KernelVersion.Release}; 6.9+); the library reports POLLHUP from exit on, as FreeBSD does, either way"));
         features.Add(new("CLONE_PIDFD_AUTOKILL", KernelVersion.AtLeast(7, 1),
             $"by kernel version ({KernelVersion.Release}; 7.1+); not used: it forces auto-reaping (no exit status)"));

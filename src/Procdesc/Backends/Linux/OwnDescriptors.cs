@@ -29,7 +29,14 @@ internal sealed class OwnDescriptors
     /// handles after a sweep). Tests check that ordinary work never does.</summary>
     internal static long LowHolds => Interlocked.Read(ref s_lowHolds);
 
-    internal OwnDescriptors() => _floor = FloorForLimit();
+    private readonly Func<int, (bool Open, FileIdentity Identity)> _identify;
+
+    /// <param name="identify">The tier's file identity of a descriptor (<see cref="PidfdIdentity.TryIdentity"/>).</param>
+    internal OwnDescriptors(Func<int, (bool Open, FileIdentity Identity)> identify)
+    {
+        _identify = identify;
+        _floor = FloorForLimit();
+    }
 
     /// <summary>The lowest number the library places its own descriptors at now.</summary>
     internal int Floor => Volatile.Read(ref _floor);
@@ -42,7 +49,7 @@ internal sealed class OwnDescriptors
         int copy = PlaceHigh(fd);
         if (copy < 0)
             return -1;
-        if (!LinuxStat.TryIdentity(copy, out identity))
+        if (!TryIdentity(copy, out identity))
         {
             Libc.CloseKeepingErrno(copy);
             return -1;
@@ -65,7 +72,7 @@ internal sealed class OwnDescriptors
         int moved = fd >= Floor ? fd : PlaceHigh(fd);
         if (moved != fd)
             Libc.CloseKeepingErrno(fd);
-        if (moved < 0 || !LinuxStat.TryIdentity(moved, out identity))
+        if (moved < 0 || !TryIdentity(moved, out identity))
         {
             if (moved >= 0)
                 Libc.CloseKeepingErrno(moved);
@@ -75,14 +82,14 @@ internal sealed class OwnDescriptors
         return moved;
     }
 
-    /// <summary>True when <paramref name="fd"/>, now referring to <paramref name="seen"/>, is one of the
-    /// library's own (by number and file: a number swept and reused by the caller is not).</summary>
-    internal bool IsOwn(int fd, FileIdentity seen) => _held.TryGetValue(fd, out FileIdentity made) && made == seen;
+    /// <summary>True when <paramref name="fd"/> is one of the library's own descriptors now (by number
+    /// and file: a number swept and reused by the caller is not).</summary>
+    internal bool IsOwn(int fd) => _held.TryGetValue(fd, out FileIdentity made) && TryIdentity(fd, out FileIdentity now) && now == made;
 
     /// <summary>True when <paramref name="fd"/> is still the library's and still refers to the file it made.</summary>
     internal bool StillOurs(int fd, FileIdentity made) =>
         _held.TryGetValue(fd, out FileIdentity registered) && registered == made
-        && LinuxStat.TryIdentity(fd, out FileIdentity now) && now == made;
+        && TryIdentity(fd, out FileIdentity now) && now == made;
 
     /// <summary>Closes one of the library's descriptors if it still is one; a number the caller has
     /// swept (and perhaps reused) is only forgotten. Keeps the errno a failed call recorded.</summary>
@@ -90,8 +97,14 @@ internal sealed class OwnDescriptors
     {
         if (fd < 0 || !_held.TryRemove(new KeyValuePair<int, FileIdentity>(fd, made)))
             return;
-        if (LinuxStat.TryIdentity(fd, out FileIdentity now) && now == made)
+        if (TryIdentity(fd, out FileIdentity now) && now == made)
             Libc.CloseKeepingErrno(fd);
+    }
+
+    private bool TryIdentity(int fd, out FileIdentity identity)
+    {
+        (bool open, identity) = _identify(fd);
+        return open;
     }
 
     private int PlaceHigh(int fd)
