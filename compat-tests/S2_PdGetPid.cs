@@ -22,7 +22,7 @@ public partial class Conformance
             exited.ShouldBe(pid);
 
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            CLibc.Exists(pid).ShouldBeFalse();
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
             pdgetpid(fd, out int reaped).ShouldBe(0);
             reaped.ShouldBe(pid);
         }

@@ -125,7 +125,7 @@ public partial class Conformance
         try
         {
             pdwait(byPdwait, out _, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
-            CLibc.Exists(pid).ShouldBeFalse();
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
             ShouldFailWith(pdkill(byPdwait, Signum.SIGKILL), Errno.ESRCH, "after pdwait");
         }
         finally

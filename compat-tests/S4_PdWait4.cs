@@ -32,7 +32,7 @@ public partial class Conformance
             usage.IsMissing.ShouldBeFalse();
             (usage.UserTime + usage.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
             usage.MaxRssKiB.ShouldBeGreaterThan(0);
-            CLibc.Exists(pid).ShouldBeFalse("reaped by the call itself");
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped by the call itself");
         }
         finally
         {
@@ -55,7 +55,7 @@ public partial class Conformance
             {
                 pdwait4(fd, out int status, options, out _).ShouldBe(pid, options.ToString());
                 WEXITSTATUS(status).ShouldBe(42, options.ToString());
-                CLibc.Exists(pid).ShouldBeFalse(options.ToString());
+                Kids.ShouldBeReapedThroughTheLibrary(pid, options.ToString());
             }
             finally
             {

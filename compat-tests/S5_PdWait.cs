@@ -24,7 +24,7 @@ public partial class Conformance
             usage.Self.IsMissing.ShouldBeFalse();
             (usage.Self.UserTime + usage.Self.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
             usage.Self.MaxRssKiB.ShouldBeGreaterThan(0);
-            CLibc.Exists(pid).ShouldBeFalse("reaped");
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped");
         }
         finally
         {
@@ -268,7 +268,7 @@ public partial class Conformance
             }
             pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
             WEXITSTATUS(last).ShouldBe(12);
-            CLibc.Exists(pid).ShouldBeFalse();
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {

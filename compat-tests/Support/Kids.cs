@@ -77,6 +77,26 @@ internal static class Kids
         close(fd);
     }
 
+    /// <summary>Linux before 6.9 (no pidfs): the library takes the status but the kernel's reap waits
+    /// for the child's last descriptor (README, difference N1).</summary>
+    internal static bool ZombieUntilLastClose => PdSyscall.Backend.Contains("no pidfs", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The child was reaped through the library: no process has the pid any more. On Linux without
+    /// pidfs it stays this process's zombie until its last descriptor closes (N1), and the row's
+    /// result says so.
+    /// </summary>
+    internal static void ShouldBeReapedThroughTheLibrary(int pid, string? because = null)
+    {
+        if (ZombieUntilLastClose)
+        {
+            CLibc.IsZombieChild(pid).ShouldBeTrue("without pidfs, the zombie stays until the last descriptor closes (N1)");
+            Report.Note("documented Linux difference N1: without pidfs the zombie stays until the last descriptor closes");
+            return;
+        }
+        CLibc.Exists(pid).ShouldBeFalse(because);
+    }
+
     /// <summary>PdSyscall.poll, resumed after EINTR for the time left (SIGCHLD reaches this process on Linux, §10 L1).</summary>
     internal static int PollThroughSignals(Pollfd[] fds, int timeoutMs)
     {

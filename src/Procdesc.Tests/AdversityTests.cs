@@ -66,6 +66,7 @@ public class AdversityTests
         Replenish(host, fromOutside, saved);
         string outcome = early == "pending" ? host.Send("await a 20000") : early;
         outcome.ShouldBe("signal SIGKILL", "the pending WaitAsync completes with the status (or fails with the errno), never with another exception");
+        host.Send("dispose a");
         Processes.EventuallyGone(child).ShouldBeTrue();
     }
 
@@ -103,7 +104,7 @@ public class AdversityTests
 
         host.Send("pdkill a SIGTERM").ShouldBe("0 0");
         host.Send("pdwait4 a").ShouldBe($"{a} {(int)Signum.SIGTERM} 0", "pdwait4 reaps the child the number named, with its status");
-        Processes.State(a).ShouldBeNull("a is gone");
+        Processes.ShouldBeReapedThroughTheLibrary(a, "a is gone");
         foreach (int other in after)
             Processes.StillRunning(other).ShouldBeTrue("children created after the sweep were neither signalled nor reaped");
 

@@ -111,7 +111,7 @@ public partial class FstatTests
             WaitForIds(pid, real: Nobody, effective: Nobody);
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
 
             fstat(fd, out Stat st).ShouldBe(0);
             st.st_mode.ShouldBe(S_IFREG);

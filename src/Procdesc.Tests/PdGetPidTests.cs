@@ -22,7 +22,7 @@ public class PdGetPidTests
             exited.ShouldBe(pid);
 
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
             pdgetpid(fd, out int reaped).ShouldBe(0);
             reaped.ShouldBe(pid);
         }

@@ -100,7 +100,7 @@ public partial class PollTests
         int pid = Spawn.Reaped(out int fd);
         try
         {
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
             var fds = new[] { new Pollfd { fd = fd, events = asked } };
             poll(fds, 0).ShouldBe(1);
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);

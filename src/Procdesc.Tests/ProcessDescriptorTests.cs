@@ -432,7 +432,7 @@ public class ProcessDescriptorTests
         wait.Result.Exited.ShouldBeTrue();
         wait.Result.ExitCode.ShouldBe(0);
         pd.HasExited.ShouldBeTrue();
-        Processes.State(pd.Pid).ShouldBeNull("the exit reactor reaped it");
+        Processes.ShouldBeReapedThroughTheLibrary(pd.Pid, "the exit reactor reaped it");
     }
 
     [Test, CancelAfter(30_000)]

@@ -31,7 +31,7 @@ public partial class WaitTests
             usage.IsMissing.ShouldBeFalse();
             (usage.UserTime + usage.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
             usage.MaxRssKiB.ShouldBeGreaterThan(0);
-            Processes.State(pid).ShouldBeNull("reaped by the call itself, not later");
+            Processes.ShouldBeReapedThroughTheLibrary(pid, "reaped by the call itself, not later");
             Processes.Children().ShouldNotContain(pid);
         }
         finally
@@ -53,7 +53,7 @@ public partial class WaitTests
             WIFEXITED(status).ShouldBeFalse();
             WCOREDUMP(status).ShouldBeFalse();
             usage.IsMissing.ShouldBeFalse();
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
@@ -77,7 +77,7 @@ public partial class WaitTests
             pdwait4(fd, out int status, options, out _).ShouldBe(pid);
             WIFEXITED(status).ShouldBeTrue();
             WEXITSTATUS(status).ShouldBe(42);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
@@ -420,7 +420,7 @@ public partial class WaitTests
                 loser.Native.ShouldBe((int)Errno.ECHILD);
                 loser.Status.ShouldBe(0);
             }
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
@@ -452,7 +452,7 @@ public partial class WaitTests
             info.Pid.ShouldBe(pid);
             info.Uid.ShouldBe((int)getuid());
             info.Status.ShouldBe(3);
-            Processes.State(pid).ShouldBeNull("reaped");
+            Processes.ShouldBeReapedThroughTheLibrary(pid, "reaped");
         }
         finally
         {
@@ -478,7 +478,7 @@ public partial class WaitTests
             info.Pid.ShouldBe(pid);
             info.Uid.ShouldBe((int)getuid());
             info.Status.ShouldBe((int)Signum.SIGKILL);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
@@ -507,7 +507,7 @@ public partial class WaitTests
             info.Code.ShouldBe(PdSigInfo.CLD_DUMPED);
             info.Pid.ShouldBe(pid);
             info.Status.ShouldBe((int)Signum.SIGABRT);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
@@ -574,7 +574,7 @@ public partial class WaitTests
             pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out PdSigInfo final).ShouldBe(0);
             WEXITSTATUS(last).ShouldBe(12);
             final.Pid.ShouldBe(pid);
-            Processes.State(pid).ShouldBeNull();
+            Processes.ShouldBeReapedThroughTheLibrary(pid);
             ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
         }
         finally

@@ -9,4 +9,8 @@ internal static class Kernel
     /// <summary>PIDFD_INFO_EXIT (Linux 6.15+): the status of a child reaped outside the library is
     /// still there, once (§10 L1); before, such a child's status is gone.</summary>
     internal static bool KeepsExitStatus => Has("PIDFD_INFO_EXIT");
+
+    /// <summary>Linux before 6.9 (no pidfs): the library takes a child's status, but the kernel's
+    /// reap waits for the child's last descriptor (README, N1).</summary>
+    internal static bool ZombieUntilLastClose => PdSyscall.Backend.Contains("no pidfs", StringComparison.Ordinal);
 }

@@ -60,6 +60,19 @@ internal static class Processes
         return true;
     }
 
+    /// <summary>
+    /// The child was reaped through the library: no process has the pid any more — except on Linux
+    /// without pidfs, where the kernel's reap waits for the child's last descriptor (README, N1),
+    /// so the child is still this process's zombie.
+    /// </summary>
+    internal static void ShouldBeReapedThroughTheLibrary(int pid, string? because = null)
+    {
+        if (Kernel.ZombieUntilLastClose)
+            State(pid).ShouldBe('Z', because);
+        else
+            State(pid).ShouldBeNull(because);
+    }
+
     /// <summary>True once the process is gone entirely (not even a zombie), i.e. reaped.</summary>
     internal static bool EventuallyGone(int pid, TimeSpan? bound = null) => Eventually(() => State(pid) is null, bound);
 

@@ -168,6 +168,19 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         return identity.Adopt(fresh, record.Pid) == record.Key;
     }
 
+    /// <summary>True when the record's process is gone for good: no pidfd_open of its pid gives it back.</summary>
+    internal bool IsGone(ChildRecord record)
+    {
+        if (record.Pid <= 0)
+            return true;
+        int opened = pidfd_open(record.Pid, 0);
+        if (opened < 0)
+            return Marshal.GetLastPInvokeError() is (int)Errno.ESRCH or (int)Errno.EINVAL;
+        bool same = IsProcessOf(opened, record);
+        Libc.CloseKeepingErrno(opened);
+        return !same;
+    }
+
     private int Snapshot(int fd, ChildRecord record, out FileIdentity made, out int errno)
     {
         int copy = own.Duplicate(fd, out made);

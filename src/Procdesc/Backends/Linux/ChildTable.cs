@@ -20,12 +20,19 @@ internal sealed class ChildTable
     // the old child may have lost its last descriptor behind the library's back.
     private readonly ConcurrentDictionary<int, ChildRecord> _lastSeenByFd = new();
     private readonly ReleaseCandidates _candidates;
+    private readonly Func<ChildRecord, bool> _isGone;
 
-    internal ChildTable(PidfdIdentity identity, OwnDescriptors own, ReleaseCandidates candidates)
+    /// <param name="identity">How this kernel tells processes apart.</param>
+    /// <param name="own">The library's own descriptors.</param>
+    /// <param name="candidates">Where children that may have lost their last copy are queued.</param>
+    /// <param name="isGone">Whether a child's process is gone for good (reaped by anyone; its pid
+    /// perhaps another's now), asked of the kernel (<see cref="ChildHandles.IsGone"/>).</param>
+    internal ChildTable(PidfdIdentity identity, OwnDescriptors own, ReleaseCandidates candidates, Func<ChildRecord, bool> isGone)
     {
         Identity = identity;
         Own = own;
         _candidates = candidates;
+        _isGone = isGone;
     }
 
     /// <summary>How this kernel tells processes apart behind descriptor numbers.</summary>
@@ -71,6 +78,15 @@ internal sealed class ChildTable
             if (errno == 0)
                 errno = (int)Errno.EBADF; // not a procdesc: EBADF for every call but pdwait (EINVAL)
             return kind;
+        }
+        if (key == 0 && Identity.ReapsAtLastClose && _lastSeenByFd.TryGetValue(fd, out ChildRecord? before)
+            && before.CreatedHere && !before.ZombieKept && _isGone(before))
+        {
+            // Owner tags: the file's process is reaped and its tag went with it. The number was the
+            // child's and the child is gone (a foreign waiter took it, §10 L1): the number still
+            // names it, as far as anyone can tell — what FreeBSD would answer for it is its own.
+            record = before;
+            return DescriptorKind.Procdesc;
         }
         if (key == 0 || !_byKey.TryGetValue(key, out ChildRecord? found))
         {

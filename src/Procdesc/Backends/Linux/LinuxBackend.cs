@@ -27,7 +27,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         var reactorHandles = new ReactorHandles(own);
         _candidates = new ReleaseCandidates(reactorHandles);
         _census = new CopyCensus(identity, own);
-        _table = new ChildTable(identity, own, _candidates);
+        _table = new ChildTable(identity, own, _candidates, record => _handles!.IsGone(record));
         _handles = new ChildHandles(identity, own, _census, _table);
         _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
     }
