@@ -161,9 +161,10 @@ internal sealed unsafe class ExitReactor
         }
         if (!remade || _reactor.Generation == 1)
             return;
-        foreach (ChildRecord record in _watched.Values)
-            _toWatch.Enqueue(record);
-        _watched.Clear();
+        // One by one: a watch another thread arms meanwhile is on the new set already, and stays.
+        foreach ((long id, ChildRecord record) in _watched)
+            if (_watched.TryRemove(new KeyValuePair<long, ChildRecord>(id, record)))
+                _toWatch.Enqueue(record);
         _table.AuditNumbers();
     }
 

@@ -84,12 +84,12 @@ internal sealed class OwnDescriptors
 
     /// <summary>True when <paramref name="fd"/> is one of the library's own descriptors now (by number
     /// and file: a number swept and reused by the caller is not).</summary>
-    internal bool IsOwn(int fd) => _held.TryGetValue(fd, out FileIdentity made) && TryIdentity(fd, out FileIdentity now) && now == made;
+    internal bool IsOwn(int fd) => _held.TryGetValue(fd, out FileIdentity made) && TryIdentity(fd, out FileIdentity now) && Matches(made, now);
 
     /// <summary>True when <paramref name="fd"/> is still the library's and still refers to the file it made.</summary>
     internal bool StillOurs(int fd, FileIdentity made) =>
         _held.TryGetValue(fd, out FileIdentity registered) && registered == made
-        && TryIdentity(fd, out FileIdentity now) && now == made;
+        && TryIdentity(fd, out FileIdentity now) && Matches(made, now);
 
     /// <summary>Closes one of the library's descriptors if it still is one; a number the caller has
     /// swept (and perhaps reused) is only forgotten. Keeps the errno a failed call recorded.</summary>
@@ -97,9 +97,14 @@ internal sealed class OwnDescriptors
     {
         if (fd < 0 || !_held.TryRemove(new KeyValuePair<int, FileIdentity>(fd, made)))
             return;
-        if (TryIdentity(fd, out FileIdentity now) && now == made)
+        if (TryIdentity(fd, out FileIdentity now) && Matches(made, now))
             Libc.CloseKeepingErrno(fd);
     }
+
+    /// <summary>The file is the one made. An owner tag (kernels without pidfs) reads 0 once the
+    /// tagged process is reaped: a held pidfd is still the library's after its child's reap.</summary>
+    private static bool Matches(FileIdentity made, FileIdentity now) =>
+        now == made || (made.Owner != 0 && now.Owner == 0 && now.Device == made.Device && now.Inode == made.Inode);
 
     private bool TryIdentity(int fd, out FileIdentity identity)
     {
