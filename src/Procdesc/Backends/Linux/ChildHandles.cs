@@ -8,7 +8,7 @@ namespace Procdesc.Backends.Linux;
 /// <summary>How an attempt to get a pidfd for a child ended.</summary>
 internal enum HandleOutcome
 {
-    /// <summary>A pidfd that names the child (checked by its pidfs inode).</summary>
+    /// <summary>A pidfd that names the child (checked by the tier's <see cref="PidfdIdentity"/>).</summary>
     Acquired,
     /// <summary>Nothing can name the child any more: it was reaped elsewhere (and its pid perhaps reused).</summary>
     Gone,
@@ -33,9 +33,9 @@ internal readonly struct ChildHandle(OwnDescriptors own, int fd, FileIdentity id
 /// Gets the library a pidfd for a child when it must act without the caller's number — in the
 /// background (the reactor reaping, killing on last close), or after a blocked wait whose number
 /// was closed meanwhile. In order: the descriptor the library holds for the child; a snapshot
-/// (an atomic F_DUPFD_CLOEXEC, placed high) of a caller's number, kept only if its inode is the
-/// child's; pidfd_open of the cached pid, kept only if its inode is the child's (so a recycled pid
-/// is never mistaken for it). Never a number's word for it without checking.
+/// (an atomic F_DUPFD_CLOEXEC, placed high) of a caller's number, kept only if it names the child
+/// (<see cref="PidfdIdentity"/>); pidfd_open of the cached pid, kept only if it is the child's
+/// process (so a recycled pid is never mistaken for it). Never a number's word for it without checking.
 /// </summary>
 internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, CopyCensus census, ChildTable table)
 {
