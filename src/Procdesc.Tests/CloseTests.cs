@@ -59,7 +59,7 @@ public class CloseTests
                 else
                     counted++;
                 if (pid <= 0 || closed != 0 || (file != fd && !collected))
-                    misses.Add($"round {round}: pid {pid} close {closed} reopened {file} instead of {fd}: " +
+                    misses.Add($"round {round}: pid {pid} close {closed} reopened {file} instead of {fd} (library low holds so far {Procdesc.Backends.Linux.OwnDescriptors.LowHolds - lowHoldsBefore}): " +
                         string.Join(", ", Enumerable.Range(Math.Min(fd, file), Math.Abs(file - fd) + 1).Select(n => $"{n}={Processes.LinkTarget(n)}")));
                 TestLibc.close(file);
                 if (!Processes.EventuallyGone(pid))

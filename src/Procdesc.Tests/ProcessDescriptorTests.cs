@@ -57,7 +57,7 @@ public class ProcessDescriptorTests
         error.Errno.ShouldBe(expected);
         error.NativeErrno.ShouldBe((int)expected);
 
-        Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true, "no child, not even a zombie");
+        Processes.NoNewChildren(childrenBefore, "no child, not even a zombie");
         Processes.NoDescriptorLeaked(before);
     }
 
@@ -71,7 +71,7 @@ public class ProcessDescriptorTests
         error.Errno.ShouldBe(Errno.EINVAL);
         error.NativeErrno.ShouldBe((int)Errno.EINVAL);
 
-        Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true);
+        Processes.NoNewChildren(childrenBefore);
         Processes.NoDescriptorLeaked(before);
     }
 
@@ -126,7 +126,7 @@ public class ProcessDescriptorTests
         error.Errno.ShouldBe(Errno.ENOENT);
         error.NativeErrno.ShouldBe((int)Errno.ENOENT);
 
-        Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true);
+        Processes.NoNewChildren(childrenBefore);
         Processes.NoDescriptorLeaked(before);
     }
 

@@ -35,7 +35,7 @@ public class ResourceLimitTests
         pid.ShouldBe(-1);
         fd.ShouldBe(-1);
         errno.ShouldBe(Errno.EMFILE);
-        Processes.Children().ShouldBe(childrenBefore, ignoreOrder: true, "no child, not even a zombie");
+        Processes.NoNewChildren(childrenBefore, "no child, not even a zombie");
         Processes.NoDescriptorLeaked(before);
     }
 

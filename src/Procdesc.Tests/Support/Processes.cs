@@ -157,6 +157,11 @@ internal static class Processes
         return fds;
     }
 
+    /// <summary>No child of this process now that was not one at <paramref name="before"/> (an
+    /// earlier test's child may have been reaped meanwhile: the library reaps in the background).</summary>
+    internal static void NoNewChildren(int[] before, string? because = null) =>
+        Children().Except(before).ShouldBeEmpty(because);
+
     /// <summary>The children of this process as the kernel lists them (zombies included).</summary>
     internal static int[] Children()
     {

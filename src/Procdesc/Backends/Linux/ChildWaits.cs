@@ -156,8 +156,7 @@ internal static unsafe class ChildWaits
     /// <summary>
     /// Takes a status through the caller's <paramref name="fd"/>, blocking unless WNOHANG is set.
     /// A blocking call counts as a reference to the child (<see cref="ChildRecord.InFlight"/>), as
-    /// FreeBSD's blocked pdwait holds the file. If the number is closed (or reused) while the call
-    /// blocks, the status is taken through a pidfd the library gets for the child instead.
+    /// FreeBSD's blocked pdwait holds the file, and blocks on a pidfd of the library's for the child.
     /// </summary>
     internal static WaitOutcome Wait(ChildRecord record, int fd, int linuxOptions, ChildHandles handles,
         ReleaseCandidates candidates, out WaitReport report, out int errno)
@@ -169,7 +168,21 @@ internal static unsafe class ChildWaits
         ChildHandle own = default;
         try
         {
+            // Block on a pidfd of the library's (its held one, or a checked snapshot of the caller's
+            // number), so that the status is taken from this child even if the number is closed
+            // and reused meanwhile — by another thread, or by Dispose, which kills the child to end
+            // this very wait. Without a free descriptor, the caller's number, checked after the block.
             int current = fd;
+            switch (handles.Acquire(record, hold: false, out own, out errno))
+            {
+                case HandleOutcome.Acquired:
+                    current = own.Fd;
+                    break;
+                case HandleOutcome.Gone:
+                    lock (record.Gate)
+                        record.Reaped = true;
+                    return WaitOutcome.Gone;
+            }
             while (true)
             {
                 BlockUntilReportable(current, linuxOptions);
