@@ -189,8 +189,26 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             KeepHoldOf(fd, record);
         if (Libc.close(fd) != 0)
             return LastError.FailFromLastPInvoke();
+        if (record is { ZombieKept: true })
+            ReapIfLastCopy(record);
         _table.NoteClosed(fd, record);
         return 0;
+    }
+
+    /// <summary>
+    /// N1 (no pidfs): the child's status was taken and its zombie kept for its descriptors' sake.
+    /// If that was the last one, the zombie goes now, as on FreeBSD after pdwait4 and close, rather
+    /// than a moment later from the background. Costs one census per such close.
+    /// </summary>
+    private void ReapIfLastCopy(ChildRecord record)
+    {
+        if (record.InFlight > 0)
+            return;
+        HashSet<ulong>? copied = _census.CallerKeys(-1, out _);
+        if (copied is null || copied.Contains(record.Key))
+            return;
+        if (_handles.Acquire(record, hold: true, out ChildHandle handle, out _) == HandleOutcome.Acquired)
+            ChildWaits.ReapKeptZombie(record, handle.Fd);
     }
 
     /// <summary>
