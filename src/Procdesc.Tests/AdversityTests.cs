@@ -270,7 +270,7 @@ public class AdversityTests
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue("Dispose killed the child at once, so pdwait4 returned");
             waited.ShouldBe(pd.Pid);
             WTERMSIG(status).ShouldBe(Signum.SIGKILL);
-            Processes.EventuallyGone(pd.Pid).ShouldBeTrue();
+            Processes.EventuallyGone(pd.Pid).ShouldBeTrue(Processes.LibraryState(pd.Pid));
         }
         finally
         {

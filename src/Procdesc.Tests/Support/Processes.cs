@@ -73,6 +73,10 @@ internal static class Processes
             State(pid).ShouldBeNull(because);
     }
 
+    /// <summary>What the library knows of the child (for failure messages).</summary>
+    internal static string LibraryState(int pid) =>
+        Procdesc.Backends.ProcdescBackend.Current is Procdesc.Backends.Linux.LinuxBackend linux ? linux.Diagnose(pid) : "";
+
     /// <summary>True once the process is gone entirely (not even a zombie), i.e. reaped.</summary>
     internal static bool EventuallyGone(int pid, TimeSpan? bound = null) => Eventually(() => State(pid) is null, bound);
 

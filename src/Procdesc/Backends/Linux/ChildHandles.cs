@@ -52,12 +52,12 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         {
             if (record.Held >= 0)
             {
-                if (own.StillOurs(record.Held, HeldIdentity(record)))
+                if (own.IsOwn(record.Held))
                 {
-                    handle = new ChildHandle(own, record.Held, HeldIdentity(record), temporary: false);
+                    handle = new ChildHandle(own, record.Held, default, temporary: false);
                     return HandleOutcome.Acquired;
                 }
-                own.Close(record.Held, HeldIdentity(record)); // swept: forgotten, never closed
+                own.Close(record.Held); // swept: forgotten, never closed
                 record.Held = -1;
             }
         }
@@ -116,7 +116,7 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         errno = 0;
         lock (record.Gate)
         {
-            if (record.Held >= 0 && own.StillOurs(record.Held, HeldIdentity(record)))
+            if (record.Held >= 0 && own.IsOwn(record.Held))
                 return true;
             int copy = Snapshot(fd, record, out FileIdentity identity, out errno);
             if (copy < 0)
@@ -131,13 +131,10 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
     {
         lock (record.Gate)
         {
-            own.Close(record.Held, HeldIdentity(record));
+            own.Close(record.Held);
             record.Held = -1;
         }
     }
-
-    /// <summary>The file a held descriptor refers to: a pidfd of the record's process (checked when taken).</summary>
-    private FileIdentity HeldIdentity(ChildRecord record) => identity.PidfdIdentityFor(record.Key);
 
     /// <summary>True when <paramref name="fd"/> names the record's process now.</summary>
     internal bool Names(int fd, ChildRecord record) =>

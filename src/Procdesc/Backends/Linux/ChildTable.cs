@@ -140,6 +140,11 @@ internal sealed class ChildTable
 
     internal bool TryGet(ulong key, out ChildRecord? record) => _byKey.TryGetValue(key, out record);
 
+    /// <summary>What the table knows of the child with <paramref name="pid"/> (a diagnostic for tests' messages).</summary>
+    internal string Diagnose(int pid) => string.Join("; ", _byKey.Values.Where(r => r.Pid == pid).Select(r =>
+        $"record key {r.Key} reaped {r.Reaped} zombie kept {r.ZombieKept} released {r.Released} killed {r.Killed} held {r.Held} in flight {r.InFlight} release when idle {r.ReleaseWhenIdle} known number {r.KnownNumber}"))
+        + $"; last background error: {ExitReactor.LastBackgroundError?.Message ?? "none"}";
+
     /// <summary>After the library found its own descriptors swept: every number it remembers is
     /// checked, and a child whose number no longer names it may have lost its last copy.</summary>
     internal void AuditNumbers()

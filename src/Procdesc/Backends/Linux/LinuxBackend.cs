@@ -32,6 +32,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
     }
 
+    /// <summary>What the library knows of a child (tests put it in their failure messages).</summary>
+    internal string Diagnose(int pid) => _table.Diagnose(pid);
+
     /// <summary>The kernel tier's way of naming processes behind descriptor numbers (contract §12).</summary>
     internal PidfdIdentity Identity { get; }
 
@@ -63,9 +66,10 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         int probe = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         LinuxStat.Identity(probe, out ulong anonDevice, out ulong anonInode);
         Libc.close(probe);
-        PidfdIdentity identity = anonDevice == pidfsDevice && anonInode == selfInode
-            ? new OwnerTagIdentity(anonDevice, anonInode) // no pidfs: every pidfd shares one anonymous inode
-            : new PidfsIdentity(pidfsDevice);
+        bool pidfs = anonDevice != pidfsDevice || anonInode != selfInode; // else every pidfd shares one anonymous inode
+        // PROCDESC_LINUX_TIER=no-pidfs runs the older kernels' tier on a pidfs kernel (for its tests).
+        bool forced = Environment.GetEnvironmentVariable("PROCDESC_LINUX_TIER") == "no-pidfs";
+        PidfdIdentity identity = pidfs && !forced ? new PidfsIdentity(pidfsDevice) : new OwnerTagIdentity(anonDevice, anonInode, anyInode: pidfs);
         BackgroundWarmUp.Run();
         return new LinuxBackend(identity);
     }

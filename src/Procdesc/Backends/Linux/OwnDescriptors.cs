@@ -91,6 +91,13 @@ internal sealed class OwnDescriptors
         _held.TryGetValue(fd, out FileIdentity registered) && registered == made
         && TryIdentity(fd, out FileIdentity now) && Matches(made, now);
 
+    /// <summary><see cref="Close(int, FileIdentity)"/> with the identity recorded when the library made it.</summary>
+    internal void Close(int fd)
+    {
+        if (fd >= 0 && _held.TryGetValue(fd, out FileIdentity made))
+            Close(fd, made);
+    }
+
     /// <summary>Closes one of the library's descriptors if it still is one; a number the caller has
     /// swept (and perhaps reused) is only forgotten. Keeps the errno a failed call recorded.</summary>
     internal void Close(int fd, FileIdentity made)

@@ -26,9 +26,6 @@ internal abstract class PidfdIdentity
     /// false with errno when it is not open.</summary>
     internal abstract bool TryIdentity(int fd, out FileIdentity identity);
 
-    /// <summary>What a pidfd of the process under <paramref name="key"/> looks like to <see cref="TryIdentity"/>.</summary>
-    internal abstract FileIdentity PidfdIdentityFor(ulong key);
-
     /// <summary>Makes a pidfd the library just got (from pdfork, or pidfd_open of a child it checked)
     /// recognisable as the process under the key its pid gives; returns that key.</summary>
     internal abstract ulong Adopt(int pidfd, int pid);
@@ -63,8 +60,6 @@ internal sealed class PidfsIdentity(ulong pidfsDevice) : PidfdIdentity
 
     internal override bool TryIdentity(int fd, out FileIdentity identity) => LinuxStat.TryIdentity(fd, out identity);
 
-    internal override FileIdentity PidfdIdentityFor(ulong key) => new(pidfsDevice, key);
-
     internal override ulong Adopt(int pidfd, int pid) =>
         LinuxStat.Identity(pidfd, out _, out ulong inode) == 0 ? inode : 0;
 
@@ -82,7 +77,9 @@ internal sealed class PidfsIdentity(ulong pidfsDevice) : PidfdIdentity
 /// fstat 0.89 µs. Because the key is a pid, the kernel's reap waits for the child's last descriptor
 /// (<see cref="ReapsAtLastClose"/>): until then the zombie holds the pid, so it can name no other process.
 /// </summary>
-internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode) : PidfdIdentity
+/// <remarks>With <paramref name="anyInode"/> (PROCDESC_LINUX_TIER=no-pidfs on a pidfs kernel, to run
+/// this tier's tests anywhere) every file is probed, not only those on the anonymous inode.</remarks>
+internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode, bool anyInode = false) : PidfdIdentity
 {
     private const int F_SETOWN = 8, F_GETOWN = 9;
 
@@ -97,7 +94,7 @@ internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode) : Pidf
             errno = Marshal.GetLastPInvokeError();
             return DescriptorKind.NotOpen;
         }
-        if (id.Device != anonDevice || id.Inode != anonInode || !IsPidfd(fd))
+        if ((!anyInode && (id.Device != anonDevice || id.Inode != anonInode)) || !IsPidfd(fd))
             return DescriptorKind.NotProcdesc;
         int owner = Libc.fcntl(fd, F_GETOWN, 0);
         key = owner > 0 ? (ulong)owner : 0;
@@ -108,12 +105,10 @@ internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode) : Pidf
     {
         if (!LinuxStat.TryIdentity(fd, out identity))
             return false;
-        if (identity.Device == anonDevice && identity.Inode == anonInode)
+        if (anyInode || (identity.Device == anonDevice && identity.Inode == anonInode))
             identity = identity with { Owner = Math.Max(0, Libc.fcntl(fd, F_GETOWN, 0)) };
         return true;
     }
-
-    internal override FileIdentity PidfdIdentityFor(ulong key) => new(anonDevice, anonInode, (int)key);
 
     internal override ulong Adopt(int pidfd, int pid)
     {
