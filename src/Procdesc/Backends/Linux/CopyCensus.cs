@@ -23,12 +23,23 @@ internal sealed class CopyCensus
     internal HashSet<ulong>? CallerKeys(int exceptFd, out int errno)
     {
         var keys = new HashSet<ulong>();
-        bool listed = _list.TryForEach(fd =>
+        for (int attempt = 0; ; attempt++)
         {
-            if (fd != exceptFd && _identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key != 0 && !_own.IsOwn(fd))
-                keys.Add(key);
-        }, out errno);
-        return listed ? keys : null;
+            // A descriptor the library is making while the listing runs is not registered yet:
+            // list again until no creation began or ran meanwhile (a few system calls each).
+            (long started, int running) = _own.Creations;
+            keys.Clear();
+            bool listed = _list.TryForEach(fd =>
+            {
+                if (fd != exceptFd && _identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key != 0 && !_own.IsOwn(fd))
+                    keys.Add(key);
+            }, out errno);
+            if (!listed)
+                return null;
+            if ((running == 0 && _own.Creations == (started, 0)) || attempt >= 100)
+                return keys;
+            Thread.Yield();
+        }
     }
 
     /// <summary>A number of the caller's that names <paramref name="key"/> now, or -1 (errno set

@@ -23,6 +23,15 @@ internal sealed class OwnDescriptors
     private readonly ConcurrentDictionary<int, FileIdentity> _held = new();
     private int _floor;
     private static long s_lowHolds;
+    private long _creationsStarted;
+    private int _creating;
+
+    /// <summary>
+    /// Creations begun so far, and how many are under way: between the kernel's dup and the
+    /// registration here, a new descriptor of the library's looks like anyone's. A census that saw
+    /// no creation begin or run while it listed cannot have taken one of them for a caller's copy.
+    /// </summary>
+    internal (long Started, int Running) Creations => (Interlocked.Read(ref _creationsStarted), Volatile.Read(ref _creating));
 
     /// <summary>How many times the library has held a number below its floor, if only for the moment
     /// of moving it up (pidfd_open after all of a child's copies were closed behind its back, new
@@ -46,16 +55,24 @@ internal sealed class OwnDescriptors
     internal int Duplicate(int fd, out FileIdentity identity)
     {
         identity = default;
-        int copy = PlaceHigh(fd);
-        if (copy < 0)
-            return -1;
-        if (!TryIdentity(copy, out identity))
+        BeginCreation();
+        try
         {
-            Libc.CloseKeepingErrno(copy);
-            return -1;
+            int copy = PlaceHigh(fd);
+            if (copy < 0)
+                return -1;
+            if (!TryIdentity(copy, out identity))
+            {
+                Libc.CloseKeepingErrno(copy);
+                return -1;
+            }
+            _held[copy] = identity;
+            return copy;
         }
-        _held[copy] = identity;
-        return copy;
+        finally
+        {
+            Interlocked.Decrement(ref _creating);
+        }
     }
 
     /// <summary>
@@ -69,17 +86,25 @@ internal sealed class OwnDescriptors
             return -1;
         if (fd < Floor)
             Interlocked.Increment(ref s_lowHolds);
-        int moved = fd >= Floor ? fd : PlaceHigh(fd);
-        if (moved != fd)
-            Libc.CloseKeepingErrno(fd);
-        if (moved < 0 || !TryIdentity(moved, out identity))
+        BeginCreation();
+        try
         {
-            if (moved >= 0)
-                Libc.CloseKeepingErrno(moved);
-            return -1;
+            int moved = fd >= Floor ? fd : PlaceHigh(fd);
+            if (moved != fd)
+                Libc.CloseKeepingErrno(fd);
+            if (moved < 0 || !TryIdentity(moved, out identity))
+            {
+                if (moved >= 0)
+                    Libc.CloseKeepingErrno(moved);
+                return -1;
+            }
+            _held[moved] = identity;
+            return moved;
         }
-        _held[moved] = identity;
-        return moved;
+        finally
+        {
+            Interlocked.Decrement(ref _creating);
+        }
     }
 
     /// <summary>True when <paramref name="fd"/> is one of the library's own descriptors now (by number
@@ -112,6 +137,12 @@ internal sealed class OwnDescriptors
     /// tagged process is reaped: a held pidfd is still the library's after its child's reap.</summary>
     private static bool Matches(FileIdentity made, FileIdentity now) =>
         now == made || (made.Owner != 0 && now.Owner == 0 && now.Device == made.Device && now.Inode == made.Inode);
+
+    private void BeginCreation()
+    {
+        Interlocked.Increment(ref _creating);
+        Interlocked.Increment(ref _creationsStarted);
+    }
 
     private bool TryIdentity(int fd, out FileIdentity identity)
     {
