@@ -237,6 +237,39 @@ public partial class Conformance
     }
 
     [Test]
+    [Row("§6", 11, "(extra) a copy held by another process, the child made with PdChild.WithKernelKillOnClose()",
+        "the holder's copy keeps the child alive; it is killed when the holder's copy goes (FreeBSD always; Linux 7.1+; before Linux 7.1 pdfork answers EOPNOTSUPP)")]
+    public void S6_Extra_KernelKillOnClose_ACopyInAnotherProcess()
+    {
+        if (OperatingSystem.IsLinux() && !HostFeatures.All.Any(f => f.Name == "CLONE_PIDFD_AUTOKILL" && f.Found))
+        {
+            pdfork(out int refused, 0, PdChild.Exec("/bin/sleep", ["sleep", "60"]).WithKernelKillOnClose()).ShouldBe(-1);
+            GetLastError().ShouldBe(Errno.EOPNOTSUPP);
+            refused.ShouldBe(-1);
+            Report.Note("documented Linux difference: the kernel's kill-on-close needs Linux 7.1+ (CLONE_PIDFD_AUTOKILL); pdfork answered EOPNOTSUPP");
+            return;
+        }
+        using var child = EchoChild.Start(flags: 0, kernelKillOnClose: true); // inheritable
+        int holderPid = Kids.Sleeper(out int holder); // inherits a copy of the child's descriptor
+        try
+        {
+            close(child.Fd).ShouldBe(0);
+            child.Fd = -1;
+            Kids.ReaperBarrier();
+            child.Answers().ShouldBeTrue("the holder's copy keeps the child alive");
+            pdkill(holder, Signum.SIGKILL).ShouldBe(0);
+            Kids.WaitForExit(holder).ShouldBeTrue();
+            pdwait4(holder, out _, PdWaitOptions.None, out _).ShouldBe(holderPid);
+            child.DiesWithin().ShouldBeTrue("the last copy is gone with the holder: the child is killed");
+            Kids.EventuallyGone(child.Pid).ShouldBeTrue("reaped");
+        }
+        finally
+        {
+            Kids.Cleanup(holder);
+        }
+    }
+
+    [Test]
     [Row("§6", 10, "(extra) close(fd) and the descriptor number", "the number is free at once, as with close(2): the next open gets it (50 rounds)")]
     public void S6_Extra_CloseFreesTheNumberAtOnce()
     {

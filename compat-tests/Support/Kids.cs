@@ -344,12 +344,14 @@ internal sealed class EchoChild : IDisposable
     /// <summary>The child's process descriptor (-1 once the test has handed it over or closed it).</summary>
     internal int Fd { get; set; }
 
-    /// <summary>Starts the child with pdfork and the given flags.</summary>
-    internal static EchoChild Start(int flags = PD_CLOEXEC)
+    /// <summary>Starts the child with pdfork and the given flags (and the kernel's kill-on-close,
+    /// <see cref="PdChild.WithKernelKillOnClose"/>, if asked).</summary>
+    internal static EchoChild Start(int flags = PD_CLOEXEC, bool kernelKillOnClose = false)
     {
         var (inRead, inWrite) = CLibc.Pipe();
         var (outRead, outWrite) = CLibc.Pipe();
-        int pid = pdfork(out int fd, flags, PdChild.Exec(Kids.Shell, ["sh", "-c", Script]).WithFd(0, inRead).WithFd(1, outWrite));
+        PdChild description = PdChild.Exec(Kids.Shell, ["sh", "-c", Script]).WithFd(0, inRead).WithFd(1, outWrite);
+        int pid = pdfork(out int fd, flags, kernelKillOnClose ? description.WithKernelKillOnClose() : description);
         int errno = (int)GetLastError();
         CLibc.close(inRead);
         CLibc.close(outWrite);

@@ -175,22 +175,6 @@ public class AdversityTests
 
     // ---- Dispose while another thread is blocked on the same descriptor -----------------------
 
-    private static int Gettid() => (int)TestLibc.syscall(RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 186 : 178, 0, 0, 0);
-
-    /// <summary>True once the thread is inside waitid (per /proc/self/task/TID/syscall); bounded.</summary>
-    private static bool EventuallyInWaitid(Func<int> tid)
-    {
-        string waitid = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? "247" : "95";
-        return Processes.Eventually(() =>
-        {
-            int t = tid();
-            if (t == 0)
-                return false;
-            try { return File.ReadAllText($"/proc/self/task/{t}/syscall").Split(' ')[0] == waitid; }
-            catch (IOException) { return false; }
-        });
-    }
-
     [Test, Contract("§11 disposes a ProcessDescriptor while another thread is blocked on it"), CancelAfter(60_000)]
     public void Dispose_WhileAnotherThreadIsInWait_KillsTheChildAtOnce_AndTheWaitReturnsSIGKILL(CancellationToken cancellation)
     {
@@ -200,14 +184,14 @@ public class AdversityTests
         Exception? failure = null;
         var waiter = new Thread(() =>
         {
-            tid = Gettid();
+            tid = Threads.Gettid();
             try { status = pd.Wait(); }
             catch (Exception e) { failure = e; }
         }) { IsBackground = true };
         waiter.Start();
         try
         {
-            EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
+            Threads.EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
             pd.Dispose();
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue("Dispose killed the child at once, so Wait returned");
             failure.ShouldBeNull();
@@ -259,13 +243,13 @@ public class AdversityTests
         int tid = 0, waited = 0, status = 0;
         var waiter = new Thread(() =>
         {
-            tid = Gettid();
+            tid = Threads.Gettid();
             waited = pdwait4(number, out status, PdWaitOptions.None, out _);
         }) { IsBackground = true };
         waiter.Start();
         try
         {
-            EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
+            Threads.EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
             pd.Dispose();
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue("Dispose killed the child at once, so pdwait4 returned");
             waited.ShouldBe(pd.Pid);
@@ -292,13 +276,13 @@ public class AdversityTests
         int tid = 0, waited = 0, status = 0;
         var waiter = new Thread(() =>
         {
-            tid = Gettid();
+            tid = Threads.Gettid();
             waited = pdwait4(fd, out status, PdWaitOptions.None, out _);
         }) { IsBackground = true };
         waiter.Start();
         try
         {
-            EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
+            Threads.EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
             close(fd).ShouldBe(0);
             ReaperBarrier.WaitForEarlierCloses();
             Processes.StillRunning(pid).ShouldBeTrue("the blocked call still holds the child");

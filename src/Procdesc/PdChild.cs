@@ -12,8 +12,9 @@ namespace Procdesc;
 public sealed class PdChild
 {
     private PdChild(string path, ImmutableArray<string> argv, ImmutableArray<string>? envp,
-        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory)
+        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory, bool kernelKillOnClose = false)
     {
+        KernelKillOnClose = kernelKillOnClose;
         Path = path;
         Arguments = argv;
         Environment = envp;
@@ -37,6 +38,9 @@ public sealed class PdChild
 
     /// <summary>The child's working directory, or null to keep this process's.</summary>
     public string? WorkingDirectory { get; }
+
+    /// <summary>Kill-on-close is the kernel's (<see cref="WithKernelKillOnClose"/>).</summary>
+    public bool KernelKillOnClose { get; }
 
     /// <summary>Describes a child that executes <paramref name="path"/> with an explicit argument vector.</summary>
     /// <param name="path">The program's path (execve semantics: no PATH search).</param>
@@ -74,7 +78,7 @@ public sealed class PdChild
         ArgumentOutOfRangeException.ThrowIfNegative(childFd);
         ArgumentOutOfRangeException.ThrowIfNegative(parentFd);
         var map = FdMap.RemoveAll(m => m.ChildFd == childFd).Add((childFd, parentFd));
-        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory);
+        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory, KernelKillOnClose);
     }
 
     /// <summary>The child changes to <paramref name="path"/> before exec; a failure is pdfork's errno.</summary>
@@ -82,8 +86,27 @@ public sealed class PdChild
     {
         ArgumentNullException.ThrowIfNull(path);
         RejectNul(path, nameof(path));
-        return new PdChild(Path, Arguments, Environment, FdMap, path);
+        return new PdChild(Path, Arguments, Environment, FdMap, path, KernelKillOnClose);
     }
+
+    /// <summary>
+    /// Kill-on-close done by the kernel, as FreeBSD does it: the child is killed when the last
+    /// reference to its descriptor's file goes — every copy counts, dup'ed, inherited or passed to
+    /// another process over a Unix socket (contract §10 L2 closes for such a child). On Linux this
+    /// needs 7.1+ (<c>CLONE_PIDFD_AUTOKILL</c>); elsewhere pdfork fails with EOPNOTSUPP. On FreeBSD it
+    /// is what pdfork always does, and this changes nothing.
+    /// </summary>
+    /// <remarks>
+    /// What it costs on Linux, by the kernel's rules: the child is reaped by the kernel when it exits
+    /// (CLONE_AUTOREAP), so pdwait4 and waits report its exit status (from PIDFD_GET_INFO) but no
+    /// resource usage (zeros, with <see cref="Rusage.IsMissing"/> set); it runs with
+    /// no_new_privs (CLONE_NNP: set-user-ID programs do not gain privileges), which the kernel
+    /// requires of callers without CAP_SYS_ADMIN and the library sets for every caller alike; and it
+    /// cannot be combined with PD_DAEMON (EINVAL). Like FreeBSD's, such a child outlives this process
+    /// when a copy of its descriptor lives in another one.
+    /// </remarks>
+    public PdChild WithKernelKillOnClose() =>
+        new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, kernelKillOnClose: true);
 
     private static ImmutableArray<string> CheckedStrings(IReadOnlyList<string> values, string name)
     {

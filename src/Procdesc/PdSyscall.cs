@@ -37,13 +37,16 @@ public static class PdSyscall
     /// an exec failure is reported here, with no child left behind.
     /// </summary>
     /// <param name="fd">The new descriptor: the lowest free number; -1 on failure.</param>
-    /// <param name="flags"><see cref="PD_DAEMON"/> and/or <see cref="PD_CLOEXEC"/>; others give EINVAL.</param>
+    /// <param name="flags"><see cref="PD_DAEMON"/> and/or <see cref="PD_CLOEXEC"/>; others give EINVAL, and so does
+    /// PD_DAEMON with <see cref="PdChild.WithKernelKillOnClose"/>.</param>
     /// <param name="child">What the child executes.</param>
-    /// <returns>The child's pid, or -1 with errno (EINVAL, the exec's errno, EAGAIN, ENOMEM, EMFILE…).</returns>
+    /// <returns>The child's pid, or -1 with errno (EINVAL, the exec's errno, EAGAIN, ENOMEM, EMFILE…;
+    /// EOPNOTSUPP for <see cref="PdChild.WithKernelKillOnClose"/> on a Linux kernel before 7.1).</returns>
     public static int pdfork(out int fd, int flags, PdChild child)
     {
         ArgumentNullException.ThrowIfNull(child);
-        if ((flags & ~KnownPdforkFlags) != 0)
+        // A daemon is never killed on close, so kill-on-close by the kernel cannot apply to it.
+        if ((flags & ~KnownPdforkFlags) != 0 || (child.KernelKillOnClose && (flags & PD_DAEMON) != 0))
         {
             fd = -1;
             return LastError.Fail(Errno.EINVAL);

@@ -59,6 +59,7 @@ struct pd_spawn_request {
     int expected_parent;  /* Linux only */
     int pd_flags;         /* PD_DAEMON | PD_CLOEXEC, passed to the kernel as they are */
     void *pdrfork_thread; /* libc's pdrfork_thread, or NULL where libc has none */
+    uint64_t clone_flags; /* Linux only */
 };
 
 struct pd_spawn_shared {

@@ -61,6 +61,7 @@ struct pd_spawn_request {
     int expected_parent; /* the caller's pid, to detect a parent that died before the child armed death_signal */
     int pd_flags;        /* FreeBSD only */
     void *pdrfork_thread; /* FreeBSD only */
+    uint64_t clone_flags; /* Linux only: more clone3 flags (CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL) */
 };
 
 /* Shared between the suspended parent and the child (same memory: CLONE_VM). */
@@ -257,7 +258,7 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
                 PD_KERNEL_SIGSET_BYTES);
 
     struct pd_clone_args args = {
-        .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND,
+        .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND | req->clone_flags,
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = 0,
         .stack = (uint64_t)(uintptr_t)child_stack,
@@ -265,13 +266,18 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
     };
     shared.handlers_already_cleared = 1;
     long pid = clone3_and_run(&args, child_main, &shared);
-    if (pid == -EINVAL) {
+    if (pid == -EINVAL && req->clone_flags) {
+        /* The extra flags are what this kernel does not know (before 7.1): never drop them. */
+        pid = -EOPNOTSUPP;
+    } else if (pid == -EINVAL) {
         /* Before 5.5 clone3 rejects CLONE_CLEAR_SIGHAND: the child clears handlers itself. */
         args.flags &= ~PD_CLONE_CLEAR_SIGHAND;
         shared.handlers_already_cleared = 0;
         pid = clone3_and_run(&args, child_main, &shared);
     }
-    if (pid == -ENOSYS) {
+    if (pid == -ENOSYS && req->clone_flags) {
+        pid = -EOPNOTSUPP; /* clone() has no room for them */
+    } else if (pid == -ENOSYS) {
         /* No clone3 (old kernel, or a seccomp profile such as Docker's): clone() returns the
            pidfd through parent_tid; the low byte of flags is the exit signal, here 0. */
         shared.handlers_already_cleared = 0;
@@ -288,7 +294,8 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
         return (int)-pid;
     if (shared.child_errno != 0) {
         /* The child never exec'd, so its exit signal is still 0: only __WALL sees it. Its
-           zombie pins the pid, so waiting by pid cannot reach another process. */
+           zombie pins the pid, so waiting by pid cannot reach another process. An auto-reaped
+           child (CLONE_AUTOREAP) leaves no zombie: the wait answers ECHILD at once. */
         siginfo_t info;
         while (waitid(P_PID, (id_t)pid, &info, WEXITED | PD_WALL) < 0 && errno == EINTR) {
         }

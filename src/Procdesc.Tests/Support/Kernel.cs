@@ -10,6 +10,10 @@ internal static class Kernel
     /// still there, once (§10 L1); before, such a child's status is gone.</summary>
     internal static bool KeepsExitStatus => Has("PIDFD_INFO_EXIT");
 
+    /// <summary>Linux 7.1+: CLONE_PIDFD_AUTOKILL, the kernel's own kill-on-last-close
+    /// (<see cref="PdChild.WithKernelKillOnClose"/>).</summary>
+    internal static bool KillsOnLastClose => Has("CLONE_PIDFD_AUTOKILL");
+
     /// <summary>Linux before 6.9 (no pidfs): the library takes a child's status, but the kernel's
     /// reap waits for the child's last descriptor (README, N1).</summary>
     internal static bool ZombieUntilLastClose => PdSyscall.Backend.Contains("no pidfs", StringComparison.Ordinal);

@@ -83,7 +83,7 @@ internal static unsafe partial class Libc
     internal const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
     internal const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
     internal const uint EPOLLIN = 0x1, EPOLLONESHOT = 1u << 30;
-    internal const short POLLIN = 0x1, POLLHUP = 0x10;
+    internal const short POLLIN = 0x1, POLLHUP = 0x10, POLLNVAL = 0x20;
 }
 
 /// <summary>struct epoll_event: packed on x86_64 (12 bytes), naturally aligned on aarch64 (16 bytes).</summary>

@@ -18,6 +18,11 @@ internal static unsafe class LinuxSyscalls
     /// <summary>Children with exit_signal 0 (ours before exec) are seen only with __WALL.</summary>
     internal const int __WALL = 0x40000000;
 
+    /// <summary>clone3 flags of Linux 7.1: the kernel's kill when the last reference to the child's
+    /// clone3 pidfd file goes (AUTOKILL), which requires reaping by the kernel at exit (AUTOREAP) and,
+    /// without CAP_SYS_ADMIN, no_new_privs in the child (NNP).</summary>
+    internal const ulong CLONE_AUTOREAP = 1UL << 34, CLONE_NNP = 1UL << 35, CLONE_PIDFD_AUTOKILL = 1UL << 36;
+
     internal const int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_TRAPPED = 4, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
     internal static int pidfd_open(int pid, uint flags) =>

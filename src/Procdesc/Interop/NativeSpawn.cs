@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Procdesc.Interop;
 
 /// <summary>The request handed to the C helper; layout matches <c>struct pd_spawn_request</c> in both
-/// src/native files (Linux reads DeathSignal and ExpectedParent, FreeBSD PdFlags and PdrforkThread).</summary>
+/// src/native files (Linux reads DeathSignal, ExpectedParent and CloneFlags, FreeBSD PdFlags and PdrforkThread).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct SpawnRequest
 {
@@ -18,6 +18,7 @@ internal unsafe struct SpawnRequest
     public int ExpectedParent;
     public int PdFlags;
     public void* PdrforkThread;
+    public ulong CloneFlags;
 }
 
 internal static unsafe partial class NativeSpawn

@@ -65,9 +65,12 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         int fd = -1;
         FileIdentity identity = default;
         int known = record.KnownNumber;
-        if (known >= 0)
+        // A copy of a kernel-killed child's file, held, would keep the child alive: such a hold is
+        // a pidfd_open of it (another file), never a snapshot of a caller's number.
+        bool snapshots = !(hold && record.KernelKills);
+        if (known >= 0 && snapshots)
             fd = Snapshot(known, record, out identity, out errno);
-        if (fd < 0 && !IsShortage(errno))
+        if (fd < 0 && !IsShortage(errno) && snapshots)
         {
             int copy = census.FindCallerCopy(record.Key, out _);
             if (copy >= 0)
@@ -118,12 +121,47 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         {
             if (record.Held >= 0 && own.IsOwn(record.Held))
                 return true;
+            if (record.KernelKills && HoldOpened(record, out errno))
+                return true;
+            if (record.KernelKills && IsShortage(errno))
+                return false;
+            // A kernel-killed child whose pid no longer opens is dead: a copy keeps nothing alive.
             int copy = Snapshot(fd, record, out FileIdentity identity, out errno);
             if (copy < 0)
                 return false;
             record.Held = copy;
             return true;
         }
+    }
+
+    /// <summary>
+    /// The held descriptor of a kernel-killed child: pidfd_open of its pid, placed high — a file of
+    /// its own, which the kernel's kill-on-last-close does not count. Made while the caller's number
+    /// still names the child, so the pid is the child's unless the child is dead (reaped by the
+    /// kernel) and the pid reused, which the identity check sees. False with errno 0 when the
+    /// child is dead; with errno on a shortage.
+    /// </summary>
+    private bool HoldOpened(ChildRecord record, out int errno)
+    {
+        int opened = pidfd_open(record.Pid, 0);
+        errno = opened < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (opened < 0)
+        {
+            if (!IsShortage(errno))
+                errno = 0;
+            return false;
+        }
+        if (identity.KeyOf(opened, out ulong key, out _) != DescriptorKind.Procdesc || key != record.Key)
+        {
+            Libc.CloseKeepingErrno(opened); // the pid is another process's now
+            return false;
+        }
+        int fd = own.Adopt(opened, out _);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (fd < 0)
+            return false;
+        record.Held = fd;
+        return true;
     }
 
     /// <summary>Lets go of the record's held descriptor (the child is reaped or needs none).</summary>

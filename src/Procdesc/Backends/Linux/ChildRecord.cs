@@ -20,8 +20,9 @@ internal sealed class ChildRecord
     private static long s_lastId;
     private int _inFlight;
 
-    internal ChildRecord(ulong key, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid)
+    internal ChildRecord(ulong key, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid, bool kernelKills = false)
     {
+        KernelKills = kernelKills;
         Id = Interlocked.Increment(ref s_lastId);
         Key = key;
         Pid = pid;
@@ -48,7 +49,17 @@ internal sealed class ChildRecord
 
     internal bool Daemon { get; }
 
-    internal bool KillOnLastClose => CreatedHere && !Daemon;
+    /// <summary>The library kills the child when the caller's last copy closes (the emulation).</summary>
+    internal bool KillOnLastClose => CreatedHere && !Daemon && !KernelKills;
+
+    /// <summary>
+    /// Made with CLONE_PIDFD_AUTOKILL (<see cref="PdChild.WithKernelKillOnClose"/>): the kernel kills
+    /// it when the last reference to its clone3 pidfd file goes and reaps it at exit. The library
+    /// never kills nor reaps it, and never keeps a copy of that file beyond a call (a copy would
+    /// keep the child alive): the descriptor it holds after the caller's last close is a
+    /// pidfd_open of the child, another file.
+    /// </summary>
+    internal bool KernelKills { get; }
 
     /// <summary>Wall-clock start time (ns since the epoch), for fstat; 0 if unknown.</summary>
     internal long StartTimeUnixNs { get; }

@@ -84,7 +84,10 @@ internal static unsafe class ChildWaits
             {
                 if (errno != (int)Errno.ECHILD || !record.CreatedHere)
                     return WaitOutcome.Failed;
-                // Our child, yet not waitable: it was reaped outside the library (§10 L1).
+                // Our child, yet not waitable: it was reaped outside the library (§10 L1), or by
+                // the kernel at its exit (CLONE_AUTOREAP, a kernel-killed child).
+                if (record.KernelKills)
+                    AwaitKernelReap(pidfd);
                 if ((linuxOptions & WEXITED) != 0 && ProcessFacts.TryKeptExitStatus(pidfd, out int kept))
                 {
                     report = FromStatusWord(record, kept);
@@ -105,6 +108,24 @@ internal static unsafe class ChildWaits
                 record.ZombieKept = keepZombie;
             }
             return WaitOutcome.Reported;
+        }
+    }
+
+    /// <summary>
+    /// An auto-reaped child leaves its parent's wait list at exit, and its pidfd polls readable
+    /// then, a moment before the kernel's reap records the exit status for PIDFD_GET_INFO; the
+    /// reap ends with POLLHUP. Bounded: the reap follows the exit in the same kernel path.
+    /// </summary>
+    private static void AwaitKernelReap(int pidfd)
+    {
+        var probe = new NativePollfd { Fd = pidfd, Events = 0 }; // POLLHUP is reported unasked
+        for (int i = 0; i < 50; i++)
+        {
+            probe.Revents = 0;
+            if (Libc.poll(&probe, 1, 100) < 0 && Marshal.GetLastPInvokeError() != (int)Errno.EINTR)
+                return;
+            if ((probe.Revents & (Libc.POLLHUP | Libc.POLLNVAL)) != 0)
+                return;
         }
     }
 

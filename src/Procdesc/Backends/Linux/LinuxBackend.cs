@@ -79,12 +79,21 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         fd = -1;
 
         bool daemon = (flags & PdSyscall.PD_DAEMON) != 0;
+        bool kernelKills = child.KernelKillOnClose; // never with PD_DAEMON (PdSyscall checked)
         int pidfd, pid, error;
         long startTime;
         using (var request = new SpawnRequestBlock(child))
         {
             startTime = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-            if (daemon)
+            if (kernelKills)
+            {
+                // The kernel kills the child when the last reference to its pidfd's file goes —
+                // this process's end included (its descriptors close) — so no death signal, and
+                // no thread rule: created inline. EOPNOTSUPP where the kernel lacks the flags.
+                request.Request->CloneFlags = CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL;
+                error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
+            }
+            else if (daemon)
             {
                 error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
             }
@@ -105,7 +114,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
         // The caller's descriptor is the only one: the library takes its own only when it must act
         // without the caller (after the last close).
-        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid());
+        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid(), kernelKills);
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;
@@ -244,7 +253,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     {
         if (_table.Resolve(fd, out ChildRecord record, out _) != DescriptorKind.Procdesc)
             return;
-        if (!record.KillOnLastClose || record.Reaped || (!objectLayerWaitBlocked && record.InFlight == 0))
+        // A kernel-killed child too: the blocked call's copy of its file keeps the kernel from
+        // killing it at this close (a copy in another process is not seen here: it dies anyway).
+        if (!(record.KillOnLastClose || record.KernelKills) || record.Reaped || (!objectLayerWaitBlocked && record.InFlight == 0))
             return; // no call holds the child: the close that follows does what FreeBSD's does
         HashSet<ulong>? copied = _census.CallerKeys(fd, out _);
         if (copied is null || copied.Contains(record.Key))

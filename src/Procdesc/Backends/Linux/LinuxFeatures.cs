@@ -53,7 +53,7 @@ internal static unsafe class LinuxFeatures
             : "every pidfd shares one anonymous inode (before Linux 6.9): the library tags each child's pidfd with the child as its owner (F_SETOWN), and the kernel's reap of a child waits for its last descriptor"));
         features.Add(new("POLLHUP after reap", KernelVersion.AtLeast(6, 9), $"by kernel version ({KernelVersion.Release}; 6.9+); the library reports POLLHUP from exit on, as FreeBSD does, either way"));
         features.Add(new("CLONE_PIDFD_AUTOKILL", KernelVersion.AtLeast(7, 1),
-            $"by kernel version ({KernelVersion.Release}; 7.1+); not used: it forces auto-reaping (no exit status)"));
+            $"by kernel version ({KernelVersion.Release}; 7.1+): kill-on-close by the kernel, counting every copy in every process, for children made with PdChild.WithKernelKillOnClose() (their rusage is lost: the kernel reaps them)"));
         return features;
     }
 }
