@@ -25,7 +25,6 @@
  * (which, unlike fork, libthr does not prepare for) and that nobody releases in the child. libc's
  * posix_spawn.c likewise uses the unwrapped calls after vfork ("libthr is in undefined state").
  */
-#ifndef PROCDESC_FREEBSD_SHIM
 #include <sys/types.h>
 #include <sys/procdesc.h>
 #include <sys/syscall.h>
@@ -35,7 +34,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
-#endif
 
 #ifndef RFSPAWN
 #define RFSPAWN (1U << 31)

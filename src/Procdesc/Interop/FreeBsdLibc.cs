@@ -10,6 +10,11 @@ internal static unsafe partial class FreeBsdLibc
     internal const short EVFILT_PROCDESC = -8, EVFILT_USER = -11;
     internal const ushort EV_ADD = 0x1, EV_DELETE = 0x2, EV_ONESHOT = 0x10, EV_CLEAR = 0x20;
     internal const uint NOTE_EXIT = 0x80000000, NOTE_TRIGGER = 0x01000000;
+    internal const int F_DUPFD_CLOEXEC = 17, RLIMIT_NOFILE = 8;
+
+    /// <summary>poll(2) with FreeBSD's nfds_t (unsigned int); callers use <see cref="Libc.poll"/>.</summary>
+    [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int poll(NativePollfd* fds, uint nfds, int timeout);
 
     [LibraryImport(Libraries.Libc, EntryPoint = "pdgetpid", SetLastError = true)]
     internal static partial int pdgetpid(int fd, int* pid);

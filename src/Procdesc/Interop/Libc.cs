@@ -8,8 +8,10 @@ internal static unsafe partial class Libc
     internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
 
     /// <summary>Not shared: Linux 1030, FreeBSD 17 (sys/sys/fcntl.h). FreeBSD answers 1030 with EINVAL.</summary>
-    internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsFreeBSD() ? 17 : 1030;
-    internal const int RLIMIT_NOFILE = 7;
+    internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsFreeBSD() ? FreeBsdLibc.F_DUPFD_CLOEXEC : 1030;
+
+    /// <summary>Not shared: Linux 7, FreeBSD 8 (7 is RLIMIT_NPROC there).</summary>
+    internal static readonly int RLIMIT_NOFILE = OperatingSystem.IsFreeBSD() ? FreeBsdLibc.RLIMIT_NOFILE : 7;
 
     [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]
     internal static partial int close(int fd);
@@ -35,8 +37,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "fstat", SetLastError = true)]
     internal static partial int fstat(int fd, byte* statBuffer);
 
+    /// <summary>poll(2); nfds_t is unsigned long on Linux and unsigned int on FreeBSD.</summary>
+    internal static int poll(NativePollfd* fds, ulong nfds, int timeout) =>
+        OperatingSystem.IsFreeBSD() ? FreeBsdLibc.poll(fds, (uint)nfds, timeout) : LinuxPoll(fds, nfds, timeout);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
-    internal static partial int poll(NativePollfd* fds, ulong nfds, int timeout);
+    private static partial int LinuxPoll(NativePollfd* fds, ulong nfds, int timeout);
 
     [LibraryImport(Libraries.Libc, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int ioctl(int fd, ulong request, void* argument);
