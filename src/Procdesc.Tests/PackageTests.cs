@@ -86,6 +86,7 @@ public class PackageTests
             $"runtimes/{HostRid}/native/{NativeHelper}",
             "src/native/procdesc_spawn_freebsd.c",
             "src/native/procdesc_spawn_linux.c",
+            "src/native/procdesc_spawn.h",
         };
         // The other Linux architecture is there when the packing machine had its cross compiler.
         if (crossRid.Length > 0 && (files.Contains(cross) || (_packedHere && CommandExists(CrossCompiler(crossRid)))))
@@ -111,7 +112,7 @@ public class PackageTests
     public void ThePackagedHelperAndTargets_ComeFromTheSources_AndNothingPrebuiltIsCommitted()
     {
         using var zip = ZipFile.OpenRead(LibraryPackage);
-        foreach (string file in new[] { "procdesc_spawn_freebsd.c", "procdesc_spawn_linux.c" })
+        foreach (string file in new[] { "procdesc_spawn_freebsd.c", "procdesc_spawn_linux.c", "procdesc_spawn.h" })
             Text(zip, $"src/native/{file}").ShouldBe(File.ReadAllText(Path.Combine(RepositoryRoot, "src/native", file)));
         foreach (string file in new[] { "Procdesc.targets", "Procdesc.MonoPosix.targets" })
             Text(zip, $"buildTransitive/{file}").ShouldBe(File.ReadAllText(Path.Combine(RepositoryRoot, "src/Procdesc/buildTransitive", file)));

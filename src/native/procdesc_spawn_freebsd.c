@@ -20,10 +20,12 @@
  * zombie yet, and procdesc_close() then SIGKILLs it and hands it to init (sys_procdesc.c).
  * Kill-on-close, including at the caller's death, is the kernel's own on FreeBSD.
  *
- * The child calls sigaction and sigprocmask as raw system calls: libthr wraps both, and its
- * sigaction takes a lock of its own that another thread may hold at the moment of a pdfork
- * (which, unlike fork, libthr does not prepare for) and that nobody releases in the child. libc's
- * posix_spawn.c likewise uses the unwrapped calls after vfork ("libthr is in undefined state").
+ * The child makes every call as a plain system call (syscall(2)): libthr wraps sigaction,
+ * sigprocmask, fcntl, write and more — its sigaction takes a lock of its own that another thread
+ * may hold at the moment of a pdfork (which, unlike fork, libthr does not prepare for) and that
+ * nobody releases in the child, and its cancellation points touch the parent thread's state in an
+ * RFSPAWN child. libc's posix_spawn.c likewise uses the unwrapped calls after vfork ("libthr is in
+ * undefined state").
  */
 #include <sys/types.h>
 #include <sys/procdesc.h>
@@ -35,6 +37,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "procdesc_spawn.h"
+
 #ifndef RFSPAWN
 #define RFSPAWN (1U << 31)
 #endif
@@ -44,21 +48,6 @@
 typedef pid_t (*pd_pdrfork_thread_fn)(int *fdp, int pdflags, int rfflags, void *stack,
                                       int (*start)(void *), void *arg);
 
-/* Laid out to match Procdesc.Interop.SpawnRequest (the same struct as on Linux). */
-struct pd_spawn_request {
-    const char *path;
-    char *const *argv;
-    char *const *envp;
-    int *fd_map;          /* pairs {child fd, parent fd}, fd_map_count of them */
-    int *fd_scratch;      /* fd_map_count ints the child may overwrite */
-    int fd_map_count;
-    int death_signal;     /* Linux only */
-    const char *cwd;      /* NULL: keep the caller's working directory */
-    int expected_parent;  /* Linux only */
-    int pd_flags;         /* PD_DAEMON | PD_CLOEXEC, passed to the kernel as they are */
-    void *pdrfork_thread; /* libc's pdrfork_thread, or NULL where libc has none */
-    uint64_t clone_flags; /* Linux only */
-};
 
 struct pd_spawn_shared {
     const struct pd_spawn_request *req;
@@ -67,10 +56,34 @@ struct pd_spawn_shared {
     volatile int child_errno;  /* RFSPAWN: shared memory, read after the child execs or exits */
 };
 
-/* sigaction(2) and sigprocmask(2) without libthr's wrappers (see the top of the file). */
+/* FreeBSD's system call numbers (sys/kern/syscalls.master), stable across releases; where the
+   headers at hand are an excerpt, these fill in. */
+#ifndef SYS_chdir
+#define SYS_chdir 12
+#endif
+#ifndef SYS_execve
+#define SYS_execve 59
+#endif
+#ifndef SYS_dup2
+#define SYS_dup2 90
+#endif
+#ifndef SYS_fcntl
+#define SYS_fcntl 92
+#endif
+
+/*
+ * The child's calls, made as plain system calls through syscall(2): libthr wraps sigaction,
+ * sigprocmask, fcntl, write and others (cancellation points, its own locks), and its wrappers
+ * would run on the parent thread's state in an RFSPAWN child (see the top of the file).
+ */
 static int raw_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     return syscall(SYS_sigaction, sig, act, old);
+}
+
+static int raw_dupfd_cloexec(int fd, int above)
+{
+    return syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, above);
 }
 
 static void raw_sigsetmask(const sigset_t *mask)
@@ -103,18 +116,18 @@ static int above_fd_map(const struct pd_spawn_request *req)
     return above;
 }
 
-/* The same two passes as on Linux, so that swaps such as {0<-5, 5<-0} work. */
+/* The same two passes as on Linux, so that swaps such as {0<-5, 5<-0} work. Child side. */
 static int apply_fd_map(const struct pd_spawn_request *req)
 {
     int above = above_fd_map(req);
     for (int i = 0; i < req->fd_map_count; i++) {
-        int copy = fcntl(req->fd_map[2 * i + 1], F_DUPFD_CLOEXEC, above);
+        int copy = raw_dupfd_cloexec(req->fd_map[2 * i + 1], above);
         if (copy < 0)
             return errno;
         req->fd_scratch[i] = copy;
     }
     for (int i = 0; i < req->fd_map_count; i++)
-        if (dup2(req->fd_scratch[i], req->fd_map[2 * i]) < 0) /* dup2 clears close-on-exec */
+        if (syscall(SYS_dup2, req->fd_scratch[i], req->fd_map[2 * i]) < 0) /* dup2 clears close-on-exec */
             return errno;
     return 0;
 }
@@ -146,7 +159,7 @@ static int child_main(void *arg)
         /* pdfork: move the report pipe above the numbers the map writes to. A dup2 onto it
          * would close it before the exec, which the parent takes for a successful exec, and a
          * failed exec would then write its errno into the caller's file. */
-        int moved = fcntl(report_fd, F_DUPFD_CLOEXEC, above_fd_map(req));
+        int moved = raw_dupfd_cloexec(report_fd, above_fd_map(req));
         if (moved >= 0)
             report_fd = moved;
         else
@@ -154,15 +167,15 @@ static int child_main(void *arg)
     }
     if (err == 0)
         err = apply_fd_map(req);
-    if (err == 0 && req->cwd && chdir(req->cwd) != 0)
+    if (err == 0 && req->cwd && syscall(SYS_chdir, req->cwd) != 0)
         err = errno;
     if (err == 0) {
         raw_sigsetmask(&shared->caller_mask);
-        execve(req->path, req->argv, req->envp);
+        syscall(SYS_execve, req->path, req->argv, req->envp);
         err = errno;
     }
     if (report_fd >= 0)
-        (void)write(report_fd, &err, sizeof err);
+        (void)syscall(SYS_write, report_fd, &err, sizeof err);
     else
         shared->child_errno = err;
     _exit(127);

@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procdesc_spawn.h"
+
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
@@ -48,21 +50,6 @@
 /* The child needs a few hundred bytes; 16 KiB leaves room for any libc-free code path here. */
 #define PD_CHILD_STACK_BYTES (16 * 1024)
 
-/* What managed code asks for; laid out to match Procdesc.Interop.SpawnRequest. */
-struct pd_spawn_request {
-    const char *path;
-    char *const *argv;
-    char *const *envp;
-    int *fd_map;         /* pairs {child fd, parent fd}, fd_map_count of them */
-    int *fd_scratch;     /* fd_map_count ints the child may overwrite */
-    int fd_map_count;
-    int death_signal;    /* 0, or the signal the child gets when its creating thread dies */
-    const char *cwd;     /* NULL: keep the caller's working directory */
-    int expected_parent; /* the caller's pid, to detect a parent that died before the child armed death_signal */
-    int pd_flags;        /* FreeBSD only */
-    void *pdrfork_thread; /* FreeBSD only */
-    uint64_t clone_flags; /* Linux only: more clone3 flags (CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL) */
-};
 
 /* Shared between the suspended parent and the child (same memory: CLONE_VM). */
 struct pd_spawn_shared {
