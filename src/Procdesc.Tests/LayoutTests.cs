@@ -42,6 +42,12 @@ public class LayoutTests
     public void StructSizes_AreTheKernelsOnes()
     {
         Marshal.SizeOf<NativeRusage>().ShouldBe(144, "struct rusage, 64-bit Linux and FreeBSD");
+        Marshal.SizeOf<EpollEventX64>().ShouldBe(12, "struct epoll_event, packed on x86_64");
+        Marshal.OffsetOf<EpollEventX64>(nameof(EpollEventX64.Data)).ShouldBe(4);
+        Marshal.SizeOf<EpollEventAligned>().ShouldBe(16, "struct epoll_event, aarch64");
+        Marshal.OffsetOf<EpollEventAligned>(nameof(EpollEventAligned.Data)).ShouldBe(8);
+        Marshal.SizeOf<LinuxDirent64>().ShouldBe(19, "the head of struct linux_dirent64: d_name at 19");
+        Marshal.OffsetOf<LinuxDirent64>(nameof(LinuxDirent64.RecordLength)).ShouldBe(16);
         Marshal.SizeOf<LinuxSiginfo>().ShouldBe(128);
         Marshal.SizeOf<PidfdInfo>().ShouldBe((int)LinuxSyscalls.PidfdInfoSize);
         Marshal.SizeOf<FreeBsdSiginfo>().ShouldBe(80, "siginfo_t, 64-bit FreeBSD");

@@ -21,7 +21,7 @@ internal static unsafe partial class KernelVersion
         // symbol, which a P/Invoke reaches, is the old ABI's __xuname(32, …) (lib/libc/gen/uname.c).
         int field = OperatingSystem.IsFreeBSD() ? 32 : 65;
         byte* buffer = stackalloc byte[field * 6];
-        if (uname(buffer) != 0)
+        if (Interop.Libc.uname(buffer) != 0)
             return "unknown";
         var release = new ReadOnlySpan<byte>(buffer + 2 * field, field);
         int end = release.IndexOf((byte)0);
@@ -43,7 +43,4 @@ internal static unsafe partial class KernelVersion
         }
         return new Version(parts[0], parts[1]);
     }
-
-    [LibraryImport(Interop.Libraries.Libc, EntryPoint = "uname")]
-    private static partial int uname(byte* buffer);
 }

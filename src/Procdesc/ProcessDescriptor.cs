@@ -168,7 +168,7 @@ public sealed class ProcessDescriptor : SafeHandle
         if (copy < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new ProcessDescriptorException("dup", Numbering.HostNumbering.Current.ErrnoFromNative(errno), errno);
+            throw ProcessDescriptorException.FromNative("dup", errno);
         }
         return new ProcessDescriptor(copy, Pid, Flags, ownsHandle: true);
     }

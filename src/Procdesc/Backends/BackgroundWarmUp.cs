@@ -42,7 +42,7 @@ internal static class BackgroundWarmUp
         }
         // Culture data (ICU) for the messages of exceptions the library creates on any thread.
         _ = CultureInfo.CurrentCulture.NumberFormat;
-        _ = new ProcessDescriptorException("warm-up", Errno.ECHILD, (int)Errno.ECHILD).Message;
+        _ = ProcessDescriptorException.FromCanonical("warm-up", Errno.ECHILD).Message;
         _ = string.Format(CultureInfo.CurrentCulture, "{0} {1}", 1, Errno.EMFILE);
     }
 }

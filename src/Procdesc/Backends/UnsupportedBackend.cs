@@ -30,5 +30,5 @@ internal sealed class UnsupportedBackend(string reason) : ProcdescBackend
     internal override int HasExited(int fd) => LastError.Fail(Errno.ENOSYS);
     internal override void KillBeforeDispose(int fd, bool objectLayerWaitBlocked) { }
     internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation) =>
-        Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ENOSYS, (int)Errno.ENOSYS));
+        Task.FromException<ExitStatus>(ProcessDescriptorException.FromCanonical("wait", Errno.ENOSYS));
 }

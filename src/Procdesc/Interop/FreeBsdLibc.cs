@@ -12,6 +12,9 @@ internal static unsafe partial class FreeBsdLibc
     internal const uint NOTE_EXIT = 0x80000000, NOTE_TRIGGER = 0x01000000;
     internal const int F_DUPFD_CLOEXEC = 17, RLIMIT_NOFILE = 8;
 
+    /// <summary>FreeBSD's EWOULDBLOCK (= EAGAIN), sys/sys/errno.h.</summary>
+    internal const int EWOULDBLOCK = 35;
+
     /// <summary>poll(2) with FreeBSD's nfds_t (unsigned int); callers use <see cref="Libc.poll"/>.</summary>
     [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
     internal static partial int poll(NativePollfd* fds, uint nfds, int timeout);

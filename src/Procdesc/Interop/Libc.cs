@@ -62,6 +62,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "sysconf")]
     internal static partial long sysconf(int name);
 
+    /// <summary>uname(2) into a buffer of the host's struct utsname (see KernelVersion).</summary>
+    [LibraryImport(Libraries.Libc, EntryPoint = "uname")]
+    internal static partial int uname(byte* buffer);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
     internal static partial int getrlimit(int resource, ulong* limits);
 
@@ -86,37 +90,56 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "epoll_wait", SetLastError = true)]
     internal static partial int epoll_wait(int epfd, LinuxEpollEvent* linuxEpollEvents, int maxEvents, int timeout);
 
-    internal const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
+    // Linux's numbers from here on (the Linux backend's own calls).
+    internal const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000;
+    internal const int F_SETOWN = 8, F_GETOWN = 9, SEEK_SET = 0, _SC_CLK_TCK = 2;
     internal const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
     internal const uint EPOLLIN = 0x1, EPOLLONESHOT = 1u << 30;
+    /// <summary>The same on Linux and FreeBSD (FreeBsdAbiTests).</summary>
     internal const short POLLIN = 0x1, POLLHUP = 0x10, POLLNVAL = 0x20;
 }
 
-/// <summary>struct epoll_event: packed on x86_64 (12 bytes), naturally aligned on aarch64 (16 bytes).</summary>
+/// <summary>struct epoll_event: packed on x86_64 (12 bytes), naturally aligned on aarch64 (16 bytes).
+/// The library's arrays are of this type, sized for either; each element is read and written as
+/// the architecture's own struct (<see cref="EpollEventX64"/> or <see cref="EpollEventAligned"/>).</summary>
+[StructLayout(LayoutKind.Sequential, Size = 16)]
 internal struct LinuxEpollEvent
 {
     private static readonly bool Packed = RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
     /// <summary>The size of one event in an array the kernel fills.</summary>
-    internal static int Size => Packed ? 12 : 16;
-
-    // Big enough for either layout; read and written through the accessors below only.
-#pragma warning disable CS0169, IDE0051 // the fields only reserve the 16 bytes the accessors address
-    private ulong _a, _b;
-#pragma warning restore CS0169, IDE0051
+    internal static unsafe int Size => Packed ? sizeof(EpollEventX64) : sizeof(EpollEventAligned);
 
     internal static unsafe LinuxEpollEvent Of(uint events, ulong data)
     {
         var e = new LinuxEpollEvent();
-        byte* p = (byte*)&e;
-        *(uint*)p = events;
-        *(ulong*)(p + (Packed ? 4 : 8)) = data;
+        if (Packed)
+            *(EpollEventX64*)&e = new EpollEventX64 { Events = events, Data = data };
+        else
+            *(EpollEventAligned*)&e = new EpollEventAligned { Events = events, Data = data };
         return e;
     }
 
     /// <summary>The data word of the <paramref name="index"/>th event of an array the kernel filled.</summary>
-    internal static unsafe ulong DataAt(LinuxEpollEvent* events, int index) =>
-        *(ulong*)((byte*)events + index * Size + (Packed ? 4 : 8));
+    internal static unsafe ulong DataAt(LinuxEpollEvent* events, int index) => Packed
+        ? ((EpollEventX64*)events)[index].Data
+        : ((EpollEventAligned*)events)[index].Data;
+}
+
+/// <summary>struct epoll_event on x86_64: __attribute__((packed)).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+internal struct EpollEventX64
+{
+    public uint Events;
+    public ulong Data;
+}
+
+/// <summary>struct epoll_event on the other architectures (aarch64): natural alignment.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct EpollEventAligned
+{
+    public uint Events;
+    public ulong Data;
 }
 
 /// <summary>struct pollfd, the same on Linux and FreeBSD.</summary>

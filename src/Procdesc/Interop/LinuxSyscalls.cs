@@ -10,6 +10,10 @@ internal static unsafe class LinuxSyscalls
 {
     private const long SYS_pidfd_send_signal = 424;
     private const long SYS_pidfd_open = 434;
+    internal const long SYS_clone3 = 435;
+
+    /// <summary>getdents64: 217 on x86_64, 61 on aarch64 (the generic table).</summary>
+    internal static readonly long SYS_getdents64 = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 217 : 61;
     private static readonly long SYS_waitid =
         RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 247 : 95;
 
@@ -62,4 +66,17 @@ internal struct PidfdInfo
     public int ExitCode;
     public uint CoredumpMask;
     public uint Spare1;
+}
+
+/// <summary>The fixed head of struct linux_dirent64 (getdents64); the NUL-terminated name follows it.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+internal unsafe struct LinuxDirent64
+{
+    public ulong Inode;
+    public long Offset;
+    public ushort RecordLength;
+    public byte Type;
+
+    /// <summary>d_name, right after the head (offset 19).</summary>
+    internal static byte* Name(LinuxDirent64* entry) => (byte*)entry + sizeof(LinuxDirent64);
 }

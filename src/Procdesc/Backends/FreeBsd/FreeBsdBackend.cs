@@ -171,7 +171,7 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if (FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return LastError.FailFromLastPInvoke();
         NativeRusage* usage = stackalloc NativeRusage[2];
-        var probe = new NativePollfd { Fd = fd, Events = 1 };
+        var probe = new NativePollfd { Fd = fd, Events = Libc.POLLIN };
         while (true)
         {
             int errno;
@@ -223,13 +223,12 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
 
     internal override int HasExited(int fd)
     {
-        var probe = new NativePollfd { Fd = fd, Events = 1 };
+        var probe = new NativePollfd { Fd = fd, Events = Libc.POLLIN };
         if (Libc.poll(&probe, 1, 0) < 0)
             return LastError.FailFromLastPInvoke();
-        const short POLLHUP = 0x10, POLLNVAL = 0x20;
-        if ((probe.Revents & POLLNVAL) != 0)
+        if ((probe.Revents & Libc.POLLNVAL) != 0)
             return LastError.Fail(Errno.EBADF);
-        return (probe.Revents & POLLHUP) != 0 ? 1 : 0;
+        return (probe.Revents & Libc.POLLHUP) != 0 ? 1 : 0;
     }
 
     internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)

@@ -12,8 +12,7 @@ namespace Procdesc.Backends.FreeBsd;
 /// </summary>
 internal static unsafe class FreeBsdWaits
 {
-    /// <summary>FreeBSD's EWOULDBLOCK (= EAGAIN), sys/sys/errno.h.</summary>
-    internal const int EWOULDBLOCK = 35;
+    internal const int EWOULDBLOCK = FreeBsdLibc.EWOULDBLOCK;
 
     private static readonly delegate* unmanaged<int, int*, int, NativeRusage*, FreeBsdSiginfo*, int> s_pdwait =
         (delegate* unmanaged<int, int*, int, NativeRusage*, FreeBsdSiginfo*, int>)LibcExport("pdwait");

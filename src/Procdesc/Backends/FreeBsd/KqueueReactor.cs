@@ -72,7 +72,7 @@ internal sealed unsafe class KqueueReactor
         if (FreeBsdLibc.kevent(_kqueue, &change, 1, null, 0, null) != 0)
         {
             int native = Marshal.GetLastPInvokeError();
-            Complete(fd, new ProcessDescriptorException("kevent", Numbering.HostNumbering.Current.ErrnoFromNative(native), native));
+            Complete(fd, ProcessDescriptorException.FromNative("kevent", native));
         }
         return waiter.Task;
     }
@@ -82,7 +82,7 @@ internal sealed unsafe class KqueueReactor
     internal void Forget(int fd)
     {
         if (_waitersByFd.ContainsKey(fd))
-            Complete(fd, new ProcessDescriptorException("wait (descriptor closed)", Errno.ECHILD, (int)Errno.ECHILD));
+            Complete(fd, ProcessDescriptorException.FromCanonical("wait (descriptor closed)", Errno.ECHILD));
     }
 
     private void Run()

@@ -388,7 +388,7 @@ internal sealed unsafe class ExitReactor
     }
 
     private static ProcessDescriptorException Failure(string operation, int nativeErrno) =>
-        new(operation, Numbering.HostNumbering.Current.ErrnoFromNative(nativeErrno), nativeErrno);
+        ProcessDescriptorException.FromNative(operation, nativeErrno);
 
     private void RunRetries()
     {

@@ -355,9 +355,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
     {
         if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
-            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Numbering.HostNumbering.Current.ErrnoFromNative(errno), errno));
+            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromNative("wait", errno));
         if (!record.CreatedHere)
-            return Task.FromException<ExitStatus>(new ProcessDescriptorException("wait", Errno.ECHILD, (int)Errno.ECHILD));
+            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromCanonical("wait", Errno.ECHILD));
         return _reactor.WaitForExit(record, fd, cancellation);
     }
 

@@ -12,13 +12,11 @@ namespace Procdesc.Backends.Linux;
 /// </summary>
 internal static unsafe class LinuxFeatures
 {
-    private const long SYS_clone3 = 435;
-
     internal static IReadOnlyList<HostFeature> Probe(PidfdIdentity identity)
     {
         var features = new List<HostFeature>();
         // clone3 with a too-small argument: EINVAL where it exists, ENOSYS where not (or seccomp).
-        long clone3 = Libc.syscall(SYS_clone3, 0, 0, 0, 0, 0);
+        long clone3 = Libc.syscall(LinuxSyscalls.SYS_clone3, 0, 0, 0, 0, 0);
         int clone3Errno = Marshal.GetLastPInvokeError();
         features.Add(new("clone3", clone3 < 0 && clone3Errno != (int)Errno.ENOSYS,
             clone3Errno == (int)Errno.ENOSYS ? "clone3 answers ENOSYS (old kernel or a seccomp profile): pdfork uses clone(CLONE_PIDFD)"

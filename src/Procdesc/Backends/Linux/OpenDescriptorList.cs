@@ -15,9 +15,7 @@ namespace Procdesc.Backends.Linux;
 /// </summary>
 internal sealed unsafe class OpenDescriptorList
 {
-    private const int O_RDONLY = 0, O_DIRECTORY = 0x10000, SEEK_SET = 0, POLLNVAL = 0x20;
     private const int PollChunk = 4096, NrOpenDefault = 1 << 20;
-    private static readonly long SYS_getdents64 = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 217 : 61;
 
     private readonly OwnDescriptors _own;
     private readonly object _gate = new(); // the handle's offset is shared: one listing at a time
@@ -57,7 +55,7 @@ internal sealed unsafe class OpenDescriptorList
                     return false;
                 }
                 for (int i = 0; i < count; i++)
-                    if ((p[i].Revents & POLLNVAL) == 0)
+                    if ((p[i].Revents & Libc.POLLNVAL) == 0)
                         visit(p[i].Fd);
             }
         }
@@ -76,23 +74,22 @@ internal sealed unsafe class OpenDescriptorList
             if (_directory < 0 || !_own.StillOurs(_directory, _made))
             {
                 _own.Close(_directory, _made);
-                _directory = _own.Adopt(Libc.open("/proc/self/fd", O_RDONLY | O_DIRECTORY | Libc.O_CLOEXEC), out _made);
+                _directory = _own.Adopt(Libc.open("/proc/self/fd", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC), out _made);
                 if (_directory < 0)
                 {
                     errno = Marshal.GetLastPInvokeError();
                     return !ChildHandles.IsShortage(errno) && ForEachByPoll(visit, out errno);
                 }
             }
-            Libc.lseek(_directory, 0, SEEK_SET);
+            Libc.lseek(_directory, 0, Libc.SEEK_SET);
             fixed (byte* buffer = _buffer)
             {
                 long read;
-                while ((read = Libc.syscall(SYS_getdents64, _directory, (long)buffer, _buffer.Length, 0, 0)) > 0)
+                while ((read = Libc.syscall(LinuxSyscalls.SYS_getdents64, _directory, (long)buffer, _buffer.Length, 0, 0)) > 0)
                 {
-                    // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name (NUL-terminated).
-                    for (long at = 0; at < read; at += *(ushort*)(buffer + at + 16))
+                    for (long at = 0; at < read; at += ((LinuxDirent64*)(buffer + at))->RecordLength)
                     {
-                        byte* name = buffer + at + 19;
+                        byte* name = LinuxDirent64.Name((LinuxDirent64*)(buffer + at));
                         int fd = 0;
                         bool number = *name != 0;
                         for (; *name != 0; name++)

@@ -81,8 +81,6 @@ internal sealed class PidfsIdentity(ulong pidfsDevice) : PidfdIdentity
 /// this tier's tests anywhere) every file is probed, not only those on the anonymous inode.</remarks>
 internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode, bool anyInode = false) : PidfdIdentity
 {
-    private const int F_SETOWN = 8, F_GETOWN = 9;
-
     internal override string Tier => "no pidfs (pidfds tagged with their owner)";
 
     internal override DescriptorKind KeyOf(int fd, out ulong key, out int errno)
@@ -96,7 +94,7 @@ internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode, bool a
         }
         if ((!anyInode && (id.Device != anonDevice || id.Inode != anonInode)) || !IsPidfd(fd))
             return DescriptorKind.NotProcdesc;
-        int owner = Libc.fcntl(fd, F_GETOWN, 0);
+        int owner = Libc.fcntl(fd, Libc.F_GETOWN, 0);
         key = owner > 0 ? (ulong)owner : 0;
         return DescriptorKind.Procdesc;
     }
@@ -106,13 +104,13 @@ internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode, bool a
         if (!LinuxStat.TryIdentity(fd, out identity))
             return false;
         if (anyInode || (identity.Device == anonDevice && identity.Inode == anonInode))
-            identity = identity with { Owner = Math.Max(0, Libc.fcntl(fd, F_GETOWN, 0)) };
+            identity = identity with { Owner = Math.Max(0, Libc.fcntl(fd, Libc.F_GETOWN, 0)) };
         return true;
     }
 
     internal override ulong Adopt(int pidfd, int pid)
     {
-        if (pid <= 0 || Libc.fcntl(pidfd, F_SETOWN, pid) != 0)
+        if (pid <= 0 || Libc.fcntl(pidfd, Libc.F_SETOWN, pid) != 0)
             return 0; // ESRCH: reaped already
         return (ulong)pid;
     }

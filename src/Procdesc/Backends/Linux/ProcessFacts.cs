@@ -119,8 +119,7 @@ internal readonly record struct ProcessFacts(int Pid, uint Uid, uint Gid, long S
 
     private static long ReadClockTicks()
     {
-        const int _SC_CLK_TCK = 2;
-        long ticks = Libc.sysconf(_SC_CLK_TCK);
+        long ticks = Libc.sysconf(Libc._SC_CLK_TCK);
         return ticks > 0 ? ticks : 100;
     }
 }
