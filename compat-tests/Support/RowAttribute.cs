@@ -4,7 +4,7 @@ using NUnit.Framework.Internal;
 namespace Procdesc.Compat.Tests.Support;
 
 /// <summary>
-/// The row of ../shared/spec/procdesc-contract.md a test checks: its section, its place in the
+/// The row of docs/contract.md a test checks: its section, its place in the
 /// report (rows are sorted by section, then by this order, fixed in the source), the row's text and
 /// the expected result. The report has one line per attribute; the values also show as test properties.
 /// </summary>

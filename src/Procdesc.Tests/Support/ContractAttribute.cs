@@ -1,5 +1,5 @@
 namespace Procdesc.Tests.Support;
 
-/// <summary>Names the row of ../shared/spec/procdesc-contract.md a test checks (shown as a property in results).</summary>
+/// <summary>Names the row of docs/contract.md a test checks (shown as a property in results).</summary>
 [AttributeUsage(AttributeTargets.Method | AttributeTargets.Class, AllowMultiple = true)]
 internal sealed class ContractAttribute(string row) : PropertyAttribute("Contract", row);
