@@ -21,7 +21,9 @@ build:
 	$(DOTNET) build Procdesc.sln -c $(CONFIG) -nologo -v:q
 
 # The library must never need Mono.Posix's native helper (there is none for FreeBSD), so the
-# suites run with it deleted from the test output. Both suites run; either failing fails the target.
+# suites run with it deleted from the test output. Both suites run, and the conformance suite once
+# more with every child made by the helper parent (PROCDESC_LINUX_PARENT=helper; its report in
+# artifacts/helper-parent/); any failing fails the target.
 test: build
 	find $(TEST_BIN) $(COMPAT_BIN) -name 'libMonoPosixHelper*' -delete
 	rm -rf $(RESULTS)
@@ -30,6 +32,10 @@ test: build
 		--logger "trx;LogFileName=procdesc-tests.trx" --logger "console;verbosity=normal" \
 		--results-directory $(RESULTS) || status=$$?; \
 	$(COMPAT_TEST) $(RESULTS) || status=$$?; \
+	PROCDESC_LINUX_PARENT=helper PROCDESC_COMPAT_REPORT_DIR=artifacts/helper-parent \
+		$(DOTNET) test compat-tests/Procdesc.Compat.Tests.csproj -c $(CONFIG) --no-build -nologo \
+		--logger "trx;LogFileName=compat-tests-helper-parent.trx" --logger "console;verbosity=minimal" \
+		--results-directory $(RESULTS) || status=$$?; \
 	exit $$status
 
 # The conformance suite alone: the report goes to artifacts/compat-report.md and .json

@@ -135,12 +135,25 @@ internal static unsafe partial class CLibc
     /// <summary>True when <paramref name="pid"/> names a process (running or a zombie): kill(pid, 0).</summary>
     internal static bool Exists(int pid) => kill(pid, 0) == 0 || Errno != ESRCH;
 
+    /// <summary>Linux: /proc/PID/stat says the process is a zombie (whoever its parent is).</summary>
+    internal static bool ZombieState(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException) { return false; }
+    }
+
     /// <summary>
     /// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): true when this process's child
     /// <paramref name="pid"/> has exited and is waiting to be reaped. Reaps nothing.
     /// </summary>
     internal static bool IsZombieChild(int pid)
     {
+        if (Kids.HelperParent)
+            return ZombieState(pid); // the helper parent's zombie, not this process's (README, H1)
         byte* info = stackalloc byte[SiginfoSize];
         new Span<byte>(info, SiginfoSize).Clear();
         if (waitid(P_PID, pid, info, WEXITED | WNOHANG | WNOWAIT) != 0)

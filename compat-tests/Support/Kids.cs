@@ -156,8 +156,38 @@ internal static class Kids
     /// the library has reaped what earlier tests closed (on FreeBSD procdesc children are invisible to P_ALL anyway).
     /// </summary>
     internal static void NoChildLeftForWaitAny() =>
-        Eventually(() => CLibc.WaitidAll(reap: false) == -1 && CLibc.Errno == CLibc.ECHILD)
+        Eventually(() => HelperParent ? CLibc.WaitidAll(reap: false) == 0 // the helper parent runs, no child has exited
+                : CLibc.WaitidAll(reap: false) == -1 && CLibc.Errno == CLibc.ECHILD)
             .ShouldBeTrue($"waitid(P_ALL) still finds a child of this process: {CLibc.WaitidAll(reap: false)}");
+
+    /// <summary>
+    /// The caller's waitpid(pid) on a zombie child. False for the helper parent's child, which the
+    /// caller cannot reap (README, H2): then nothing was reaped, waitpid answered ECHILD, and the
+    /// row's case cannot happen.
+    /// </summary>
+    internal static unsafe bool ReapedByWaitpid(int pid, out int status)
+    {
+        int raw;
+        int r = CLibc.waitpid(pid, &raw, 0);
+        status = raw;
+        if (HelperParent)
+        {
+            r.ShouldBe(-1, "the helper parent's child is not the caller's");
+            CLibc.Errno.ShouldBe(CLibc.ECHILD);
+            Report.Note("documented Linux difference H2: the helper parent's child is not the caller's to reap (waitpid ECHILD): nothing is reaped outside the library");
+            return false;
+        }
+        r.ShouldBe(pid);
+        return true;
+    }
+
+    /// <summary>Linux with the helper parent (the program is pid 1, ignores SIGCHLD, or
+    /// PROCDESC_LINUX_PARENT=helper): children are the helper's (README, "The helper parent").</summary>
+    internal static bool HelperParent => HostFeatures.All.Any(f => f.Name == "helper parent" && f.Found);
+
+    /// <summary>FreeBSD's rows for SIGCHLD and wait(-1) hold: on FreeBSD, and on Linux for the helper
+    /// parent's children (§10 L1 does not apply to them).</summary>
+    internal static bool NoSigchldForChildren => OperatingSystem.IsFreeBSD() || HelperParent;
 
     /// <summary>Runs a program through pdfork with stdout on a pipe; returns what it printed (bounded) and its exit status.</summary>
     internal static (string Output, int Status) Run(string path, params string[] argv)

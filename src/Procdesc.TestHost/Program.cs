@@ -11,12 +11,16 @@
 //                 removed that thread, then block
 //   pool-thread   fork on a thread-pool thread, then block
 //   script        read commands from stdin (Script.cs): the adversity tests
+//   reaper-load N pdfork children next to System.Diagnostics.Process ones (ReaperLoad.cs): the
+//                 foreign-reaper test, run as pid 1 of a pid namespace
 using System.Runtime.InteropServices;
 using Procdesc;
 
 string mode = args.Length > 0 ? args[0] : "block";
 if (mode == "script")
     return Procdesc.TestHost.Script.Run();
+if (mode == "reaper-load")
+    return Procdesc.TestHost.ReaperLoad.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
 PdFlags flags = PdFlags.CloExec | (args.Length > 1 && args[1] == "daemon" ? PdFlags.Daemon : PdFlags.None);
 var child = PdChild.Exec("/bin/sleep", ["sleep", "60"]);
 ProcessDescriptor? held = null;

@@ -37,6 +37,8 @@ public class BenchmarkSmokeTests
             foreach (JsonElement row in rows)
             {
                 row.TryGetProperty("error", out _).ShouldBeFalse($"row {row.GetProperty("number")} failed\n{log}");
+                if (row.TryGetProperty("notMeasured", out JsonElement why) && why.ValueKind == JsonValueKind.String)
+                    continue; // a kernel that lacks what the row needs (row 6 before Linux 6.9): said so in the report
                 var figures = row.GetProperty("figures").EnumerateArray().ToList();
                 figures.ShouldNotBeEmpty();
                 // Every row states at least one goal, and every goal has a verdict.

@@ -84,6 +84,7 @@ public class PackageTests
             "lib/net10.0/Procdesc.dll",
             "lib/net10.0/Procdesc.xml",
             $"runtimes/{HostRid}/native/{NativeHelper}",
+            $"runtimes/{HostRid}/native/procdesc-parent", // the helper parent (Linux), built by the build
             "src/native/procdesc_spawn_freebsd.c",
             "src/native/procdesc_spawn_linux.c",
             "src/native/procdesc_spawn.h",
@@ -97,6 +98,7 @@ public class PackageTests
 
         using var zip = ZipFile.OpenRead(LibraryPackage);
         ElfMachine(zip, $"runtimes/{HostRid}/native/{NativeHelper}").ShouldBe(ExpectedMachine(HostRid));
+        ElfMachine(zip, $"runtimes/{HostRid}/native/procdesc-parent").ShouldBe(ExpectedMachine(HostRid));
         if (files.Contains(cross))
             ElfMachine(zip, cross).ShouldBe(ExpectedMachine(crossRid));
 

@@ -24,6 +24,7 @@ struct pd_spawn_request {
     int pd_flags;         /* FreeBSD: PD_DAEMON | PD_CLOEXEC, passed to the kernel as they are */
     void *pdrfork_thread; /* FreeBSD: libc's pdrfork_thread, or NULL where libc has none */
     uint64_t clone_flags; /* Linux: more clone3 flags (CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL) */
+    const uint32_t *credentials; /* Linux, helper parent: NULL, or ruid euid suid rgid egid sgid ngroups groups[ngroups], set in the child */
 };
 
 #if defined(__LP64__) || defined(_LP64)
@@ -35,7 +36,8 @@ _Static_assert(offsetof(struct pd_spawn_request, expected_parent) == 56, "SpawnR
 _Static_assert(offsetof(struct pd_spawn_request, pd_flags) == 60, "SpawnRequest.PdFlags");
 _Static_assert(offsetof(struct pd_spawn_request, pdrfork_thread) == 64, "SpawnRequest.PdrforkThread");
 _Static_assert(offsetof(struct pd_spawn_request, clone_flags) == 72, "SpawnRequest.CloneFlags");
-_Static_assert(sizeof(struct pd_spawn_request) == 80, "sizeof(SpawnRequest)");
+_Static_assert(offsetof(struct pd_spawn_request, credentials) == 80, "SpawnRequest.Credentials");
+_Static_assert(sizeof(struct pd_spawn_request) == 88, "sizeof(SpawnRequest)");
 #endif
 
 #endif

@@ -203,6 +203,21 @@ static int child_main(void *arg)
     if (!shared->handlers_already_cleared)
         reset_caught_signals();
 
+    /* The helper parent makes children with its requester's credentials (groups, then gids, then
+       uids, as privilege allows); before the death signal, which a credential change clears. */
+    if (req->credentials) {
+        const uint32_t *c = req->credentials;
+        long r = c[6] == (uint32_t)-1 ? 0 : raw_syscall(SYS_setgroups, c[6], (long)(c + 7), 0, 0);
+        if (r == 0)
+            r = raw_syscall(SYS_setresgid, c[3], c[4], c[5], 0);
+        if (r == 0)
+            r = raw_syscall(SYS_setresuid, c[0], c[1], c[2], 0);
+        if (r != 0) {
+            shared->child_errno = (int)-r;
+            return 127;
+        }
+    }
+
     /* Kill-on-close when the whole parent dies (exit, crash, SIGKILL): the kernel sends
        death_signal when the thread that created us exits, and the library creates such children
        from one thread that lives as long as the process. If the parent died before this line,

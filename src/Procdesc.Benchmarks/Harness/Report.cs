@@ -73,6 +73,8 @@ internal sealed class RowResult
     public List<string> Diagnosis { get; } = [];
     public double Seconds { get; set; }
     public string? Error { get; set; }
+    /// <summary>Why this kernel cannot give the row's figures (a feature it lacks), or null.</summary>
+    public string? NotMeasured { get; set; }
 
     [JsonIgnore]
     public bool AnyMissed => Figures.Any(f => f.Met == false);

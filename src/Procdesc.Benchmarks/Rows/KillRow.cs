@@ -13,6 +13,7 @@ internal static class KillRow
         {
             // The observer learns of the reap from POLLHUP on its pidfd, which Linux gives from 6.9 on.
             row.Method = "Not measured on this kernel: the observer needs POLLHUP after the reap (Linux 6.9+).";
+            row.NotMeasured = "no POLLHUP after the reap before Linux 6.9";
             return row;
         }
         int rounds = o.Pick(10, 2), batch = o.Pick(50, 3);

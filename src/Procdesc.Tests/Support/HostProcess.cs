@@ -47,6 +47,11 @@ internal sealed class HostProcess : IDisposable
         return new HostProcess(pid, fd, read, inWrite);
     }
 
+    /// <summary>The test host (src/Procdesc.TestHost) with ARGS, under <paramref name="wrapper"/> (a program
+    /// that runs the rest of its arguments, such as `unshare --pid --fork`).</summary>
+    internal static HostProcess TestHostUnder(string[] wrapper, params string[] args) =>
+        Start(wrapper, Tool.SiblingAssembly("Procdesc.TestHost"), withInput: false, args);
+
     /// <summary>The test host in script mode (src/Procdesc.TestHost/Script.cs), once it says it is ready.</summary>
     /// <param name="wrapper">A program that execs the rest of its arguments (so the host keeps its pid),
     /// such as `unshare -m`.</param>

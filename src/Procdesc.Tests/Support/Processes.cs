@@ -110,8 +110,14 @@ internal static class Processes
     /// vfork parent when the old memory is released); the kernel then still closes close-on-exec
     /// descriptors and lays out argv. This waits, bounded, until that is done too.
     /// </summary>
-    internal static void WaitUntilExecFinished(int pid) =>
-        Eventually(() => File.ReadAllBytes($"/proc/{pid}/cmdline").Length > 0).ShouldBeTrue();
+    internal static void WaitUntilExecFinished(int pid)
+    {
+        // pdfork returns once the exec is past its point of no return (the vfork release); on 6.1
+        // /proc/PID/cmdline can still show this process's own arguments for a moment after that.
+        byte[] own = File.ReadAllBytes("/proc/self/cmdline");
+        Eventually(() => File.ReadAllBytes($"/proc/{pid}/cmdline") is { Length: > 0 } line && !line.AsSpan().SequenceEqual(own))
+            .ShouldBeTrue();
+    }
 
     /// <summary>The descriptor numbers open in this process now.</summary>
     internal static SortedSet<int> OpenDescriptors()

@@ -19,7 +19,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
 
     internal SpawnRequestBlock(PdChild child)
     {
-        IReadOnlyList<string> env = child.Environment is { } given ? given : CurrentEnvironment();
+        IReadOnlyList<string> env = EnvironmentOf(child);
         int mapCount = child.FdMap.Length;
 
         nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + env.Count + 1) * sizeof(byte*) + mapCount * 3 * sizeof(int));
@@ -60,6 +60,9 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
     }
 
     public void Dispose() => NativeMemory.Free(_block);
+
+    /// <summary>The child's environment: its own, or this process's.</summary>
+    internal static IReadOnlyList<string> EnvironmentOf(PdChild child) => child.Environment is { } given ? given : CurrentEnvironment();
 
     /// <summary>.NET keeps its own copy of the environment on Unix; pass that one, as Process.Start does.</summary>
     private static List<string> CurrentEnvironment()

@@ -59,6 +59,16 @@ internal static unsafe partial class Libc
     [LibraryImport(Libraries.Libc, EntryPoint = "getgid")]
     internal static partial uint getgid();
 
+    /// <summary>The calling thread's ids (Linux keeps credentials per thread; these calls read the caller's).</summary>
+    [LibraryImport(Libraries.Libc, EntryPoint = "getresuid", SetLastError = true)]
+    internal static partial int getresuid(uint* ruid, uint* euid, uint* suid);
+
+    [LibraryImport(Libraries.Libc, EntryPoint = "getresgid", SetLastError = true)]
+    internal static partial int getresgid(uint* rgid, uint* egid, uint* sgid);
+
+    [LibraryImport(Libraries.Libc, EntryPoint = "getgroups", SetLastError = true)]
+    internal static partial int getgroups(int size, uint* list);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "sysconf")]
     internal static partial long sysconf(int name);
 

@@ -11,6 +11,8 @@ internal static unsafe class LinuxSyscalls
     private const long SYS_pidfd_send_signal = 424;
     private const long SYS_pidfd_open = 434;
     internal const long SYS_clone3 = 435;
+    private static readonly bool X64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+    internal static readonly long SYS_rt_sigaction = X64 ? 13 : 134, SYS_kill = X64 ? 62 : 129;
 
     /// <summary>getdents64: 217 on x86_64, 61 on aarch64 (the generic table).</summary>
     internal static readonly long SYS_getdents64 = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 217 : 61;

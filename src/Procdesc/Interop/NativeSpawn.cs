@@ -19,6 +19,7 @@ internal unsafe struct SpawnRequest
     public int PdFlags;
     public void* PdrforkThread;
     public ulong CloneFlags;
+    public uint* Credentials;
 }
 
 internal static unsafe partial class NativeSpawn

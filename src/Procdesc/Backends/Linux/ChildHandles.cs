@@ -194,8 +194,10 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
         unsafe
         {
             LinuxSiginfo info;
-            if (waitid(P_PIDFD, fresh, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL, null) != 0)
-                return false; // not this process's child: the pid was reaped elsewhere and reused
+            const int Any = WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT;
+            if (record.Parent is { } parent ? parent.Waitid(record.Pid, Any, out info, out _, out _) != 0
+                : waitid(P_PIDFD, fresh, &info, Any | __WALL, null) != 0)
+                return false; // not this process's (or the helper's) child: the pid was reaped elsewhere and reused
         }
         long started = ProcessFacts.Read(fresh).StartTimeUnixNs;
         if (started != 0 && Math.Abs(started - record.StartTimeUnixNs) > 2_000_000_000)

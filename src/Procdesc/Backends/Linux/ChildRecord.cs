@@ -20,9 +20,10 @@ internal sealed class ChildRecord
     private static long s_lastId;
     private int _inFlight;
 
-    internal ChildRecord(ulong key, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid, bool kernelKills = false)
+    internal ChildRecord(ulong key, int pid, bool createdHere, bool daemon, long startTimeUnixNs, uint uid, uint gid, bool kernelKills = false, ParentHelper? parent = null)
     {
         KernelKills = kernelKills;
+        Parent = parent;
         Id = Interlocked.Increment(ref s_lastId);
         Key = key;
         Pid = pid;
@@ -60,6 +61,10 @@ internal sealed class ChildRecord
     /// pidfd_open of the child, another file.
     /// </summary>
     internal bool KernelKills { get; }
+
+    /// <summary>The helper parent whose child this is (<see cref="ParentHelper"/>), or null for a child
+    /// of this process: every waitid for it is the helper's.</summary>
+    internal ParentHelper? Parent { get; }
 
     /// <summary>Wall-clock start time (ns since the epoch), for fstat; 0 if unknown.</summary>
     internal long StartTimeUnixNs { get; }

@@ -71,14 +71,14 @@ internal static unsafe class ChildWaits
             {
                 // WNOWAIT would leave a stop or continue report to be reported again: take those
                 // first, as usual, then the exit without the reap.
-                r = Attempt(pidfd, linuxOptions & ~WEXITED, out info, out usage, out errno);
+                r = Attempt(record, pidfd, linuxOptions & ~WEXITED, out info, out usage, out errno);
                 if (r == 0 && info.Pid != 0)
                 {
                     report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
                     return WaitOutcome.Reported;
                 }
             }
-            r = Attempt(pidfd, keepZombie ? (linuxOptions & ~(WSTOPPED | WCONTINUED)) | WNOWAIT : linuxOptions, out info, out usage, out errno);
+            r = Attempt(record, pidfd, keepZombie ? (linuxOptions & ~(WSTOPPED | WCONTINUED)) | WNOWAIT : linuxOptions, out info, out usage, out errno);
 
             if (r < 0)
             {
@@ -129,8 +129,10 @@ internal static unsafe class ChildWaits
         }
     }
 
-    private static int Attempt(int pidfd, int options, out LinuxSiginfo info, out NativeRusage usage, out int errno)
+    private static int Attempt(ChildRecord record, int pidfd, int options, out LinuxSiginfo info, out NativeRusage usage, out int errno)
     {
+        if (record.Parent is { } parent)
+            return parent.Waitid(record.Pid, options | WNOHANG, out info, out usage, out errno);
         int r;
         do
         {
@@ -151,7 +153,7 @@ internal static unsafe class ChildWaits
         {
             if (!record.ZombieKept)
                 return true;
-            int r = Attempt(pidfd, WEXITED, out _, out _, out int errno);
+            int r = Attempt(record, pidfd, WEXITED, out _, out _, out int errno);
             // Reaped, or gone already (a foreign waiter took it: §10 L1).
             if (r == 0 || errno == (int)Errno.ECHILD)
                 record.ZombieKept = false;
@@ -168,8 +170,14 @@ internal static unsafe class ChildWaits
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to
     /// report, or is gone; consumes nothing. The call holds the file, whatever happens to the number.</summary>
-    internal static void BlockUntilReportable(int pidfd, int linuxOptions)
+    internal static void BlockUntilReportable(ChildRecord record, int pidfd, int linuxOptions)
     {
+        if (record.Parent is { } parent)
+        {
+            // The helper blocks for it (on a thread of its own); its zombie keeps the pid its own.
+            parent.Waitid(record.Pid, (linuxOptions & ~WNOHANG) | WNOWAIT, out _, out _, out _);
+            return;
+        }
         LinuxSiginfo info = default;
         waitid(P_PIDFD, pidfd, &info, (linuxOptions & ~WNOHANG) | WNOWAIT | __WALL, null);
     }
@@ -206,7 +214,7 @@ internal static unsafe class ChildWaits
             }
             while (true)
             {
-                BlockUntilReportable(current, linuxOptions);
+                BlockUntilReportable(record, current, linuxOptions);
                 if (current == fd && !handles.Names(fd, record))
                 {
                     switch (handles.Acquire(record, hold: false, out own, out errno))

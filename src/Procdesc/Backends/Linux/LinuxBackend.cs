@@ -19,6 +19,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     private readonly ReleaseCandidates _candidates;
     private readonly ExitReactor _reactor;
     private readonly SpawnerThread _spawner = new();
+    private readonly ParentHelper _parent;
 
     private LinuxBackend(PidfdIdentity identity)
     {
@@ -29,6 +30,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         _census = new CopyCensus(identity, own);
         _table = new ChildTable(identity, own, _candidates, record => _handles!.IsGone(record));
         _handles = new ChildHandles(identity, own, _census, _table);
+        _parent = new ParentHelper(own, _spawner);
         _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
     }
 
@@ -80,31 +82,17 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
 
         bool daemon = (flags & PdSyscall.PD_DAEMON) != 0;
         bool kernelKills = child.KernelKillOnClose; // never with PD_DAEMON (PdSyscall checked)
-        int pidfd, pid, error;
-        long startTime;
-        using (var request = new SpawnRequestBlock(child))
+        int pidfd = -1, pid = 0, error;
+        long startTime = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        // A foreign reaper is known (pid 1, SIGCHLD ignored): the helper parent's child (§10 L1) —
+        // or a direct one where no helper can be started, unless PROCDESC_LINUX_PARENT=helper. A
+        // kernel-killed child needs none: the kernel reaps it, and no wait(-1) ever sees it.
+        ParentHelper? parent = !kernelKills && ParentHelper.Wanted ? _parent : null;
+        error = parent is null ? (int)Errno.ENOSYS : parent.Spawn(child, SpawnRequestBlock.EnvironmentOf(child), daemon, out pidfd, out pid);
+        if (parent is null || (error == (int)Errno.ENOSYS && !ParentHelper.Forced))
         {
-            startTime = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-            if (kernelKills)
-            {
-                // The kernel kills the child when the last reference to its pidfd's file goes —
-                // this process's end included (its descriptors close) — so no death signal, and
-                // no thread rule: created inline. EOPNOTSUPP where the kernel lacks the flags.
-                request.Request->CloneFlags = CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL;
-                error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
-            }
-            else if (daemon)
-            {
-                error = NativeSpawn.Spawn(request.Request, &pidfd, &pid);
-            }
-            else
-            {
-                // Kill-on-close when this whole process ends: the child gets SIGKILL when its
-                // creating thread dies, so it is created by the thread that lives as long as we do.
-                request.Request->DeathSignal = (int)Signum.SIGKILL;
-                request.Request->ExpectedParent = Libc.getpid();
-                error = _spawner.Spawn(request.Request, out pidfd, out pid);
-            }
+            parent = null;
+            error = SpawnDirect(child, daemon, kernelKills, out pidfd, out pid);
         }
         if (error != 0)
             return LastError.Fail(error);
@@ -114,10 +102,35 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
         // The caller's descriptor is the only one: the library takes its own only when it must act
         // without the caller (after the last close).
-        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid(), kernelKills);
+        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid(), kernelKills, parent);
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;
+    }
+
+    /// <summary>Creates the child as this process's own: 0 or a positive errno.</summary>
+    private int SpawnDirect(PdChild child, bool daemon, bool kernelKills, out int pidfd, out int pid)
+    {
+        using var request = new SpawnRequestBlock(child);
+        if (kernelKills)
+        {
+            // The kernel kills the child when the last reference to its pidfd's file goes — this
+            // process's end included (its descriptors close) — so no death signal, and no thread
+            // rule: created inline. EOPNOTSUPP where the kernel lacks the flags.
+            request.Request->CloneFlags = CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL;
+        }
+        else if (!daemon)
+        {
+            // Kill-on-close when this whole process ends: the child gets SIGKILL when its creating
+            // thread dies, so it is created by the thread that lives as long as we do.
+            request.Request->DeathSignal = (int)Signum.SIGKILL;
+            request.Request->ExpectedParent = Libc.getpid();
+            return _spawner.Spawn(request.Request, out pidfd, out pid);
+        }
+        int fd, p;
+        int error = NativeSpawn.Spawn(request.Request, &fd, &p);
+        (pidfd, pid) = (fd, p);
+        return error;
     }
 
     internal override int PdGetPid(int fd, out int pid)

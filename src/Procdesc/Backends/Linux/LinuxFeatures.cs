@@ -50,6 +50,9 @@ internal static unsafe class LinuxFeatures
             ? "pidfds have their own inodes (Linux 6.9+): a descriptor's inode names its process"
             : "every pidfd shares one anonymous inode (before Linux 6.9): the library tags each child's pidfd with the child as its owner (F_SETOWN), and the kernel's reap of a child waits for its last descriptor"));
         features.Add(new("POLLHUP after reap", KernelVersion.AtLeast(6, 9), $"by kernel version ({KernelVersion.Release}; 6.9+); the library reports POLLHUP from exit on, as FreeBSD does, either way"));
+        features.Add(new("helper parent", ParentHelper.Wanted, ParentHelper.Wanted
+            ? "children are made by the library's helper parent (procdesc-parent): this process is pid 1 or ignores SIGCHLD (a foreign reaper), or PROCDESC_LINUX_PARENT=helper"
+            : "children are this process's own (no foreign reaper known; PROCDESC_LINUX_PARENT=helper makes them the helper parent's)"));
         features.Add(new("CLONE_PIDFD_AUTOKILL", KernelVersion.AtLeast(7, 1),
             $"by kernel version ({KernelVersion.Release}; 7.1+): kill-on-close by the kernel, counting every copy in every process, for children made with PdChild.WithKernelKillOnClose() (their rusage is lost: the kernel reaps them)"));
         return features;
