@@ -59,8 +59,9 @@ internal static class Report
                 s_results.TryGetValue(r.Method.Name, out string? cell) ? cell : "NOT RUN"))
             .ToList();
 
+        // A relative directory is the repository's (dotnet test runs the suite in its bin folder).
         string directory = Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } chosen
-            ? Path.GetFullPath(chosen)
+            ? Path.GetFullPath(chosen, RepositoryRoot())
             : Path.Combine(RepositoryRoot(), "artifacts");
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "compat-report.md"), Markdown(rows));
