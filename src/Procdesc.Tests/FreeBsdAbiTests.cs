@@ -32,7 +32,7 @@ public class FreeBsdAbiTests
         else
             args.Add("-DFBSDABI_15_1");
         args.Add(Path.Combine(NativeDirectory, "procdesc_spawn_freebsd.c"));
-        var (code, output) = Run(Clang(), [.. args]);
+        var (code, output) = SourceTree.Run(Clang(), [.. args]);
         code.ShouldBe(0, output);
     }
 
@@ -68,7 +68,7 @@ public class FreeBsdAbiTests
         {
             string file = Path.Combine(work, "abi_probe.c");
             File.WriteAllText(file, source.ToString());
-            var (code, output) = Run(Clang(), Target, "--sysroot=" + Sysroot, "-DFBSDABI_15_1", "-std=gnu11", "-ferror-limit=0",
+            var (code, output) = SourceTree.Run(Clang(), Target, "--sysroot=" + Sysroot, "-DFBSDABI_15_1", "-std=gnu11", "-ferror-limit=0",
                 "-Wno-unused-function", "-I", NativeDirectory, "-fsyntax-only", file);
             var failed = Regex.Matches(output, "static assertion failed[^\"]*\"#(\\d+)\"").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToHashSet();
             var mismatches = failed.Order().Select(i => $"{checks[i].What} ({checks[i].Expression})").ToList();
@@ -263,30 +263,7 @@ public class FreeBsdAbiTests
         return "";
     }
 
-    private static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Procdesc.sln")))
-                dir = dir.Parent;
-            dir.ShouldNotBeNull("the repository root");
-            return dir.FullName;
-        }
-    }
-
-    private static string NativeDirectory => Path.Combine(RepositoryRoot, "src", "native");
-    private static string AbiDirectory => Path.Combine(RepositoryRoot, "src", "Procdesc.Tests", "native", "freebsd-abi");
+    private static string NativeDirectory => SourceTree.Native;
+    private static string AbiDirectory => Path.Combine(SourceTree.Root, "src", "Procdesc.Tests", "native", "freebsd-abi");
     private static string Sysroot => Path.Combine(AbiDirectory, "sysroot");
-
-    private static (int Code, string Output) Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit(TimeScale.Ms(120_000)).ShouldBeTrue();
-        return (process.ExitCode, output + error.Result);
-    }
 }

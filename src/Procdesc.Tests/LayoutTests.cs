@@ -105,15 +105,6 @@ public class LayoutTests
             targets.EnumerateObject().ShouldAllBe(t => t.Value.GetProperty("assetType").GetString() == "native");
     }
 
-    private static string NativeDirectory()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Procdesc.sln")))
-            dir = dir.Parent;
-        dir.ShouldNotBeNull("the repository root");
-        return Path.Combine(dir.FullName, "src", "native");
-    }
-
     private static string CompileAndRun(string source)
     {
         string work = Directory.CreateTempSubdirectory("procdesc-layout-").FullName;
@@ -121,9 +112,9 @@ public class LayoutTests
         {
             string c = Path.Combine(work, "probe.c"), exe = Path.Combine(work, "probe");
             File.WriteAllText(c, source);
-            var (code, output) = Run("cc", "-std=gnu11", "-I", NativeDirectory(), "-o", exe, c);
+            var (code, output) = SourceTree.Run("cc", "-std=gnu11", "-I", SourceTree.Native, "-o", exe, c);
             code.ShouldBe(0, output);
-            (code, output) = Run(exe);
+            (code, output) = SourceTree.Run(exe);
             code.ShouldBe(0, output);
             return output;
         }
@@ -131,15 +122,5 @@ public class LayoutTests
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static (int Code, string Output) Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit(60_000).ShouldBeTrue();
-        return (process.ExitCode, output);
     }
 }
