@@ -62,8 +62,12 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
     {
         Choice.Always => true,
         Choice.Never => false,
-        _ => Libc.getpid() == 1 || SigchldIgnored(),
+        _ => s_isPid1 || SigchldIgnored(),
     };
+
+    // A process's pid never changes: asked once, not on every pdfork. SIGCHLD's disposition can,
+    // so SigchldIgnored is asked each time (one system call).
+    private static readonly bool s_isPid1 = Libc.getpid() == 1;
 
     /// <summary>True when every child must be the helper's (PROCDESC_LINUX_PARENT=helper).</summary>
     internal static bool Forced => s_choice == Choice.Always;
