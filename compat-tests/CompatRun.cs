@@ -12,6 +12,7 @@ public class CompatRun
     [OneTimeSetUp]
     public void StartTheBackend()
     {
+        Kids.Note = Report.Note; // documented differences the shared helpers meet go into the report's row
         TestContext.Progress.WriteLine($"Procdesc compat suite: {HostFeatures.OperatingSystem}, kernel {HostFeatures.KernelRelease}, backend {HostFeatures.Backend}");
         int pid = Kids.Sleeper(out int fd);
         close(fd).ShouldBe(0);

@@ -276,12 +276,12 @@ public partial class Conformance
                 foreach (var waiter in waiters)
                     waiter.Join(token);
 
-                string all = string.Join("; ", waiters.Select(w => $"fd {w.Fd}: {w.Result} ({w.Errno})"));
+                string all = string.Join("; ", waiters.Select(w => $"fd {w.Fd}: {w.Result} ({w.Canonical})"));
                 waiters.Count(w => w.Result == pid).ShouldBe(1, $"round {round}: {all}");
                 foreach (var waiter in waiters.Where(w => w.Result != pid))
                 {
                     waiter.Result.ShouldBe(-1, all);
-                    waiter.Errno.ShouldBe(Errno.ECHILD, all);
+                    waiter.Canonical.ShouldBe(Errno.ECHILD, all);
                     waiter.Status.ShouldBe(0, all);
                 }
                 WTERMSIG(waiters.Single(w => w.Result == pid).Status).ShouldBe(Signum.SIGKILL);
@@ -292,51 +292,6 @@ public partial class Conformance
                     close(copy);
                 Kids.Cleanup(fd);
             }
-        }
-    }
-
-    /// <summary>A thread blocked in pdwait4 on one descriptor; keeps what it got, errno included (errno is per thread).</summary>
-    private sealed class BlockedWait4(int fd)
-    {
-        private Thread? _thread;
-
-        internal int Fd => fd;
-        internal int Result { get; private set; } = int.MinValue;
-        internal int Status { get; private set; }
-        internal Errno Errno { get; private set; }
-        internal Exception? Failure { get; private set; }
-
-        internal void Start(CountdownEvent started)
-        {
-            _thread = new Thread(() =>
-            {
-                bool signalled = false;
-                try
-                {
-                    // A first, non-blocking call, so that the blocking one needs nothing compiled or resolved.
-                    pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _);
-                    started.Signal();
-                    signalled = true;
-                    Result = pdwait4(fd, out int status, PdWaitOptions.None, out _);
-                    Errno = GetLastError();
-                    Status = status;
-                }
-                catch (Exception e)
-                {
-                    Failure = e;
-                    if (!signalled)
-                        started.Signal();
-                }
-            })
-            { IsBackground = true, Name = $"pdwait4 on fd {fd}" };
-            _thread.Start();
-        }
-
-        internal void Join(CancellationToken token)
-        {
-            while (!_thread!.Join(50))
-                token.ThrowIfCancellationRequested();
-            Failure.ShouldBeNull();
         }
     }
 }

@@ -9,7 +9,8 @@ namespace Procdesc.Compat.Tests.Support;
 /// the expected result. The report has one line per attribute; the values also show as test properties.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
-internal sealed class RowAttribute(string section, int order, string row, string expectation) : NUnitAttribute, IApplyToTest
+internal sealed class RowAttribute(string section, int order, string row, string expectation)
+    : ContractAttribute($"{section} {row}")
 {
     internal string Section { get; } = section;
     internal int Order { get; } = order;
@@ -19,8 +20,9 @@ internal sealed class RowAttribute(string section, int order, string row, string
     /// <summary>The section's number, for sorting (§2 before §10).</summary>
     internal int SectionNumber => int.Parse(Section.TrimStart('§'), System.Globalization.CultureInfo.InvariantCulture);
 
-    public void ApplyToTest(NUnit.Framework.Internal.Test test)
+    public override void ApplyToTest(NUnit.Framework.Internal.Test test)
     {
+        base.ApplyToTest(test);
         test.Properties.Add("Section", Section);
         test.Properties.Add("Row", Row);
         test.Properties.Add("Expectation", Expectation);

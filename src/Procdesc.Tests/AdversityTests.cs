@@ -19,7 +19,7 @@ public class AdversityTests
     private static void Exhaust(HostProcess host, bool fromOutside)
     {
         if (fromOutside)
-            TestLibc.SetSoftFileLimit(host.Pid, 3);
+            CLibc.SetSoftFileLimit(host.Pid, 3);
         else
             host.Send("limit 3");
     }
@@ -27,7 +27,7 @@ public class AdversityTests
     private static void Replenish(HostProcess host, bool fromOutside, ulong saved)
     {
         if (fromOutside)
-            TestLibc.SetSoftFileLimit(host.Pid, saved);
+            CLibc.SetSoftFileLimit(host.Pid, saved);
         else
             host.Send("limit restore");
     }
@@ -38,17 +38,17 @@ public class AdversityTests
     public void Exhaustion_AtTheFirstKillOnClose(bool fromOutside, CancellationToken cancellation)
     {
         using var host = HostProcess.Scripted();
-        ulong saved = TestLibc.SoftFileLimit(host.Pid);
+        ulong saved = CLibc.SoftFileLimit(host.Pid);
         int first = host.Fork("a");
         Exhaust(host, fromOutside);
         host.Send("dispose a");
         Replenish(host, fromOutside, saved);
-        Processes.EventuallyGone(first).ShouldBeTrue("the first kill-on-close of the process, made with no descriptor free, is done once descriptors are back");
+        Kids.EventuallyGone(first).ShouldBeTrue("the first kill-on-close of the process, made with no descriptor free, is done once descriptors are back");
 
         // Nothing was dropped for good: later children are killed and reaped as usual.
         int later = host.Fork("b");
         host.Send("dispose b");
-        Processes.EventuallyGone(later).ShouldBeTrue("a later kill-on-close child is reaped too");
+        Kids.EventuallyGone(later).ShouldBeTrue("a later kill-on-close child is reaped too");
     }
 
     [TestCase(false, TestName = "Exhaustion_AtTheFirstWaitAsyncAndKill_TheWaitCompletesWithTheStatus")]
@@ -57,7 +57,7 @@ public class AdversityTests
     public void Exhaustion_AtTheFirstWaitAsync(bool fromOutside, CancellationToken cancellation)
     {
         using var host = HostProcess.Scripted();
-        ulong saved = TestLibc.SoftFileLimit(host.Pid);
+        ulong saved = CLibc.SoftFileLimit(host.Pid);
         int child = host.Fork("a");
         Exhaust(host, fromOutside);
         host.Send("waitasync a");
@@ -67,7 +67,7 @@ public class AdversityTests
         string outcome = early == "pending" ? host.Send("await a 20000") : early;
         outcome.ShouldBe("signal SIGKILL", "the pending WaitAsync completes with the status (or fails with the errno), never with another exception");
         host.Send("dispose a");
-        Processes.EventuallyGone(child).ShouldBeTrue();
+        Kids.EventuallyGone(child).ShouldBeTrue();
     }
 
     [Test, Contract("§11 runs out of descriptors, memory or processes"), CancelAfter(120_000)]
@@ -76,12 +76,12 @@ public class AdversityTests
         using var host = HostProcess.Scripted();
         int daemon = host.Fork("d", "daemon");
         host.Send("close d").ShouldBe("0 0");
-        ReaperBarrier.WaitForEarlierCloses();
+        Kids.ReaperBarrier();
         host.Send("limit 3");
-        TestLibc.kill(daemon, (int)Signum.SIGKILL).ShouldBe(0);
-        Processes.Eventually(() => Processes.State(daemon) is 'Z' or null).ShouldBeTrue();
+        CLibc.kill(daemon, (int)Signum.SIGKILL).ShouldBe(0);
+        Kids.Eventually(() => Processes.State(daemon) is 'Z' or null).ShouldBeTrue();
         host.Send("limit restore");
-        Processes.EventuallyGone(daemon).ShouldBeTrue("the daemon that exited under exhaustion is reaped");
+        Kids.EventuallyGone(daemon).ShouldBeTrue("the daemon that exited under exhaustion is reaped");
     }
 
     // ---- sweeps of every descriptor the program does not use ---------------------------------
@@ -104,19 +104,19 @@ public class AdversityTests
 
         host.Send("pdkill a SIGTERM").ShouldBe("0 0");
         host.Send("pdwait4 a").ShouldBe($"{a} {(int)Signum.SIGTERM} 0", "pdwait4 reaps the child the number named, with its status");
-        Processes.ShouldBeReapedThroughTheLibrary(a, "a is gone");
+        Kids.ShouldBeReapedThroughTheLibrary(a, "a is gone");
         foreach (int other in after)
             Processes.StillRunning(other).ShouldBeTrue("children created after the sweep were neither signalled nor reaped");
 
         host.Send("close x").ShouldBe("0 0");
-        Processes.EventuallyGone(closedLater).ShouldBeTrue("kill-on-close of a child made before the sweep");
+        Kids.EventuallyGone(closedLater).ShouldBeTrue("kill-on-close of a child made before the sweep");
         host.Send("close b0").ShouldBe("0 0");
-        Processes.EventuallyGone(b).ShouldBeTrue("kill-on-close of a child made after the sweep");
+        Kids.EventuallyGone(b).ShouldBeTrue("kill-on-close of a child made after the sweep");
 
         host.Send("pdkill w SIGKILL").ShouldBe("0 0");
         host.Send("await w 20000").ShouldBe("signal SIGKILL", "a WaitAsync pending across the sweep completes");
         host.Send("dispose w");
-        Processes.EventuallyGone(awaited).ShouldBeTrue();
+        Kids.EventuallyGone(awaited).ShouldBeTrue();
     }
 
     [Test, Contract("§11 closes descriptors it does not own"), CancelAfter(120_000)]
@@ -129,7 +129,7 @@ public class AdversityTests
         host.Send("forget s");
         host.Send("sweep proc");
         int after = host.Fork("n");
-        Processes.EventuallyGone(swept, TimeSpan.FromSeconds(30)).ShouldBeTrue("a child whose last descriptor was swept is killed and reaped");
+        Kids.EventuallyGone(swept, TimeSpan.FromSeconds(30)).ShouldBeTrue("a child whose last descriptor was swept is killed and reaped");
         Processes.StillRunning(kept).ShouldBeTrue();
         Processes.StillRunning(after).ShouldBeTrue();
     }
@@ -154,7 +154,7 @@ public class AdversityTests
 
         int closed = host.Fork("a");
         host.Send("dispose a");
-        Processes.EventuallyGone(closed).ShouldBeTrue("the last copy's close kills and reaps the child without /proc");
+        Kids.EventuallyGone(closed).ShouldBeTrue("the last copy's close kills and reaps the child without /proc");
 
         int copied = host.Fork("b");
         host.Send("dup b c");
@@ -162,15 +162,15 @@ public class AdversityTests
         ReaperBarrierIn(host);
         Processes.StillRunning(copied).ShouldBeTrue("the copy keeps the child alive: the census works without /proc");
         host.Send("dispose c");
-        Processes.EventuallyGone(copied).ShouldBeTrue();
+        Kids.EventuallyGone(copied).ShouldBeTrue();
     }
 
-    /// <summary><see cref="ReaperBarrier"/> in the host: a later close there has been handled.</summary>
+    /// <summary><see cref="Kids.ReaperBarrier"/> in the host: a later close there has been handled.</summary>
     private static void ReaperBarrierIn(HostProcess host)
     {
         int pid = host.Fork("barrier");
         host.Send("dispose barrier");
-        Processes.EventuallyGone(pid).ShouldBeTrue("the host's reactor handled a later close");
+        Kids.EventuallyGone(pid).ShouldBeTrue("the host's reactor handled a later close");
     }
 
     // ---- Dispose while another thread is blocked on the same descriptor -----------------------
@@ -196,11 +196,11 @@ public class AdversityTests
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue("Dispose killed the child at once, so Wait returned");
             failure.ShouldBeNull();
             status!.Value.TermSignal.ShouldBe(Signum.SIGKILL);
-            Processes.EventuallyGone(pd.Pid).ShouldBeTrue();
+            Kids.EventuallyGone(pd.Pid).ShouldBeTrue();
         }
         finally
         {
-            TestLibc.kill(pd.Pid, (int)Signum.SIGKILL);
+            CLibc.kill(pd.Pid, (int)Signum.SIGKILL);
             waiter.Join(TimeSpan.FromSeconds(10));
         }
     }
@@ -225,13 +225,13 @@ public class AdversityTests
                 Thread.Yield();
             pd.Dispose();
             bool returned = waiter.Join(TimeSpan.FromSeconds(10));
-            TestLibc.kill(pd.Pid, (int)Signum.SIGKILL);
+            CLibc.kill(pd.Pid, (int)Signum.SIGKILL);
             returned.ShouldBeTrue($"round {round}: Wait returned");
             if (failure is not null)
                 failure.ShouldBeOfType<ObjectDisposedException>($"round {round}");
             else
                 status!.Value.TermSignal.ShouldBe(Signum.SIGKILL, $"round {round}");
-            Processes.EventuallyGone(pd.Pid).ShouldBeTrue($"round {round}");
+            Kids.EventuallyGone(pd.Pid).ShouldBeTrue($"round {round}");
         }
     }
 
@@ -254,11 +254,11 @@ public class AdversityTests
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue("Dispose killed the child at once, so pdwait4 returned");
             waited.ShouldBe(pd.Pid);
             WTERMSIG(status).ShouldBe(Signum.SIGKILL);
-            Processes.EventuallyGone(pd.Pid).ShouldBeTrue(Processes.LibraryState(pd.Pid));
+            Kids.EventuallyGone(pd.Pid).ShouldBeTrue(Processes.LibraryState(pd.Pid));
         }
         finally
         {
-            TestLibc.kill(pd.Pid, (int)Signum.SIGKILL);
+            CLibc.kill(pd.Pid, (int)Signum.SIGKILL);
             waiter.Join(TimeSpan.FromSeconds(10));
         }
     }
@@ -268,11 +268,11 @@ public class AdversityTests
     {
         // FreeBSD: a blocked pdwait holds a reference to the file, so close(2) of the number is not
         // the last close; the child lives until it exits, and the blocked call gets its status.
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         var before = Processes.OpenDescriptors();
-        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x; exit 7"]).WithFd(0, read));
+        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "read x; exit 7"]).WithFd(0, read));
         pid.ShouldBeGreaterThan(0);
-        TestLibc.close(read);
+        CLibc.close(read);
         int tid = 0, waited = 0, status = 0;
         var waiter = new Thread(() =>
         {
@@ -284,22 +284,22 @@ public class AdversityTests
         {
             Threads.EventuallyInWaitid(() => Volatile.Read(ref tid)).ShouldBeTrue("the waiter is blocked");
             close(fd).ShouldBe(0);
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("the blocked call still holds the child");
-            TestLibc.close(write);
+            CLibc.close(write);
             write = -1;
             waiter.Join(TimeSpan.FromSeconds(10)).ShouldBeTrue();
             waited.ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(7, "the blocked call got the child's own status");
-            Processes.EventuallyGone(pid).ShouldBeTrue();
+            Kids.EventuallyGone(pid).ShouldBeTrue();
             before.Add(read);
             Processes.NoDescriptorLeaked(before);
         }
         finally
         {
-            TestLibc.kill(pid, (int)Signum.SIGKILL);
+            CLibc.kill(pid, (int)Signum.SIGKILL);
             if (write >= 0)
-                TestLibc.close(write);
+                CLibc.close(write);
             waiter.Join(TimeSpan.FromSeconds(10));
         }
     }

@@ -81,8 +81,8 @@ public class BadInputTests
         foreach (int fd in others.All)
             close(fd).ShouldBe(0);
         foreach (int fd in others.All)
-            TestLibc.fcntl(fd, TestLibc.F_GETFD, 0).ShouldBe(-1, "closed for real");
-        TestLibc.close(others.SocketPeer);
+            CLibc.fcntl(fd, CLibc.F_GETFD, 0).ShouldBe(-1, "closed for real");
+        CLibc.close(others.SocketPeer);
     }
 
     [TestCase(-1), TestCase(65), TestCase(129), TestCase(0xFFFF)]
@@ -101,10 +101,10 @@ public class BadInputTests
     [Contract("§4 unknown option bits"), Contract("§5 unknown option bits")]
     public void UnknownOptionBits_AreEINVAL_AndTheChildIsUntouched(int bits)
     {
-        int pid = Spawn.Exiting(out int fd, 6);
+        int pid = Kids.Exiting(out int fd, 6);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait4(fd, out _, (PdWaitOptions)bits, out _).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.EINVAL);
             pdwait(fd, out _, PdWaitOptions.WEXITED | (PdWaitOptions)bits, out _, out _).ShouldBe(-1);
@@ -115,7 +115,7 @@ public class BadInputTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -133,8 +133,8 @@ public class BadInputTests
     /// <summary>A number that was open a moment ago and is closed now.</summary>
     private static int ClosedNumber()
     {
-        int fd = TestLibc.dup(2);
-        TestLibc.close(fd);
+        int fd = CLibc.dup(2);
+        CLibc.close(fd);
         return fd;
     }
 }

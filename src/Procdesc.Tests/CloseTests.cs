@@ -10,21 +10,21 @@ public class CloseTests
     [Test, Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
     public void LastClose_OfARunningChild_KillsIt_AndTheLibraryReapsIt()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         bool closed = false;
         try
         {
             Processes.State(pid).ShouldNotBeNull();
             close(fd).ShouldBe(0);
             closed = true;
-            Processes.EventuallyGone(pid).ShouldBeTrue("killed and reaped in the background: no zombie left");
+            Kids.EventuallyGone(pid).ShouldBeTrue("killed and reaped in the background: no zombie left");
             pdgetpid(fd, out _).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.EBADF);
         }
         finally
         {
             if (!closed)
-                Spawn.Cleanup(fd);
+                Kids.Cleanup(fd);
         }
     }
 
@@ -55,7 +55,7 @@ public class CloseTests
                 int collections = GC.CollectionCount(0);
                 int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
                 int closed = close(fd);
-                int file = TestLibc.open("/dev/null", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+                int file = CLibc.open("/dev/null", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
                 bool collected = GC.CollectionCount(0) != collections;
                 if (collected)
                     withCollection++;
@@ -64,8 +64,8 @@ public class CloseTests
                 if (pid <= 0 || closed != 0 || (file != fd && !collected))
                     misses.Add($"round {round}: pid {pid} close {closed} reopened {file} instead of {fd} (library low holds so far {Procdesc.Backends.Linux.OwnDescriptors.LowHolds - lowHoldsBefore}): " +
                         string.Join(", ", Enumerable.Range(Math.Min(fd, file), Math.Abs(file - fd) + 1).Select(n => $"{n}={Processes.LinkTarget(n)}")));
-                TestLibc.close(file);
-                if (!Processes.EventuallyGone(pid))
+                CLibc.close(file);
+                if (!Kids.EventuallyGone(pid))
                     misses.Add($"round {round}: child {pid} not reaped");
             }
         }
@@ -80,34 +80,34 @@ public class CloseTests
     [Contract("§6 last descriptor closed, child already a zombie")]
     public void LastClose_OfAZombie_ReapsIt(int flags)
     {
-        int pid = Spawn.Exiting(out int fd, 3, flags);
+        int pid = Kids.Exiting(out int fd, 3, flags);
         bool closed = false;
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
             close(fd).ShouldBe(0);
             closed = true;
-            Processes.EventuallyGone(pid).ShouldBeTrue("the zombie is reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the zombie is reaped");
         }
         finally
         {
             if (!closed)
-                Spawn.Cleanup(fd);
+                Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§6 PD_DAEMON, last descriptor closed")]
     public void Daemon_LastClose_LeavesTheChildRunning_AndReapsItWhenItExits()
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         int fd = -1;
         bool closed = false;
         try
         {
-            int pid = pdfork(out fd, PD_DAEMON | PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x; exit 0"]).WithFd(0, read));
+            int pid = pdfork(out fd, PD_DAEMON | PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "read x; exit 0"]).WithFd(0, read));
             pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-            TestLibc.close(read);
+            CLibc.close(read);
             read = -1;
 
             close(fd).ShouldBe(0);
@@ -116,16 +116,16 @@ public class CloseTests
             Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
 
             // Let it end on its own: it must not be left a zombie.
-            TestLibc.close(write);
+            CLibc.close(write);
             write = -1;
-            Processes.EventuallyGone(pid).ShouldBeTrue("the daemon is reaped when it exits");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the daemon is reaped when it exits");
         }
         finally
         {
-            if (write >= 0) TestLibc.close(write);
-            if (read >= 0) TestLibc.close(read);
+            if (write >= 0) CLibc.close(write);
+            if (read >= 0) CLibc.close(read);
             if (!closed)
-                Spawn.Cleanup(fd);
+                Kids.Cleanup(fd);
         }
     }
 
@@ -134,8 +134,8 @@ public class CloseTests
     [Contract("§6 a duplicate (dup) is still open: closing one copy does not kill; closing the last one does")]
     public void Duplicate_KeepsTheChildAlive_UntilTheLastCopyCloses(bool originalFirst)
     {
-        int pid = Spawn.Sleeper(out int fd);
-        int copy = TestLibc.dup(fd);
+        int pid = Kids.Sleeper(out int fd);
+        int copy = CLibc.dup(fd);
         int first = originalFirst ? fd : copy, last = originalFirst ? copy : fd;
         bool firstClosed = false, lastClosed = false;
         try
@@ -150,12 +150,12 @@ public class CloseTests
 
             close(last).ShouldBe(0);
             lastClosed = true;
-            Processes.EventuallyGone(pid).ShouldBeTrue("the last copy's close kills, and the child is reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the last copy's close kills, and the child is reaped");
         }
         finally
         {
             if (!firstClosed) close(first);
-            if (!lastClosed) Spawn.Cleanup(last);
+            if (!lastClosed) Kids.Cleanup(last);
         }
     }
 
@@ -169,11 +169,11 @@ public class CloseTests
         // A first round loads whatever the runtime loads lazily (assemblies are mapped from open
         // files): only the second round's descriptors are compared.
         foreach (int pid in EveryKindOfClose())
-            Processes.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
         var before = Processes.OpenDescriptors();
 
         foreach (int pid in EveryKindOfClose())
-            Processes.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue($"child {pid} reaped");
         Processes.NoDescriptorLeaked(before);
     }
 
@@ -182,26 +182,26 @@ public class CloseTests
     {
         var pids = new List<int>();
 
-        pids.Add(Spawn.Sleeper(out int running));
+        pids.Add(Kids.Sleeper(out int running));
         close(running).ShouldBe(0);
 
-        pids.Add(Spawn.Exiting(out int zombie, 0));
-        Processes.WaitForHangup(zombie).ShouldBeTrue();
+        pids.Add(Kids.Exiting(out int zombie, 0));
+        Kids.WaitForExit(zombie).ShouldBeTrue();
         close(zombie).ShouldBe(0);
 
-        pids.Add(Spawn.Reaped(out int reaped));
+        pids.Add(Kids.Reaped(out int reaped));
         close(reaped).ShouldBe(0);
 
-        pids.Add(Spawn.Sleeper(out int duplicated));
-        int copy = TestLibc.dup(duplicated);
+        pids.Add(Kids.Sleeper(out int duplicated));
+        int copy = CLibc.dup(duplicated);
         close(duplicated).ShouldBe(0);
         close(copy).ShouldBe(0);
 
-        pids.Add(Spawn.Exiting(out int daemon, 0, PD_DAEMON | PD_CLOEXEC));
+        pids.Add(Kids.Exiting(out int daemon, 0, PD_DAEMON | PD_CLOEXEC));
         close(daemon).ShouldBe(0);
 
-        pids.Add(Spawn.Sleeper(out int forgotten));
-        TestLibc.close(forgotten).ShouldBe(0); // behind the library's back, noticed on the next call
+        pids.Add(Kids.Sleeper(out int forgotten));
+        CLibc.close(forgotten).ShouldBe(0); // behind the library's back, noticed on the next call
         pdgetpid(forgotten, out _).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.EBADF);
         return pids;
@@ -215,16 +215,16 @@ public class CloseTests
         int fd = -1, oldPid = 0;
         try
         {
-            ReuseTheNumber(out fd, out oldPid, () => TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0));
+            ReuseTheNumber(out fd, out oldPid, () => CLibc.open("/etc/passwd", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0));
 
             // The library learns of the reuse on this call: the old child lost its last descriptor.
             pdgetpid(fd, out _).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.EBADF);
-            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
+            Kids.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
         }
         finally
         {
-            Spawn.Cleanup(fd); // whatever the number names now (the file, or the child if the test failed early)
+            Kids.Cleanup(fd); // whatever the number names now (the file, or the child if the test failed early)
         }
     }
 
@@ -233,22 +233,22 @@ public class CloseTests
     [Contract("§2 fd open but not a process descriptor (file, pipe, socket)")]
     public void NumberReplacedWithDup2OfAFile_IsNoLongerTheChild_WhichIsKilled()
     {
-        int oldPid = Spawn.Sleeper(out int fd);
-        int file = TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+        int oldPid = Kids.Sleeper(out int fd);
+        int file = CLibc.open("/etc/passwd", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
         try
         {
             file.ShouldBeGreaterThanOrEqualTo(0);
-            TestLibc.dup2(file, fd).ShouldBe(fd);
+            CLibc.dup2(file, fd).ShouldBe(fd);
 
             pdgetpid(fd, out _).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.EBADF);
-            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
+            Kids.EventuallyGone(oldPid).ShouldBeTrue("the old child is killed and reaped");
         }
         finally
         {
             if (file >= 0)
-                TestLibc.close(file);
-            Spawn.Cleanup(fd);
+                CLibc.close(file);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -276,11 +276,11 @@ public class CloseTests
             WIFSIGNALED(status).ShouldBeTrue();
             WTERMSIG(status).ShouldBe(Signum.SIGTERM, "the new child got the signal");
 
-            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
+            Kids.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -289,15 +289,15 @@ public class CloseTests
     [Contract("§3 child running: the signal is delivered to that process and never to another one")]
     public void NumberReplacedWithDup2OfAnotherChild_NamesThatChild_AndTheOldOneIsKilled()
     {
-        int oldPid = Spawn.Sleeper(out int fd);
-        int otherPid = Spawn.Sleeper(out int other);
+        int oldPid = Kids.Sleeper(out int fd);
+        int otherPid = Kids.Sleeper(out int other);
         try
         {
-            TestLibc.dup2(other, fd).ShouldBe(fd);
+            CLibc.dup2(other, fd).ShouldBe(fd);
 
             pdgetpid(fd, out int named).ShouldBe(0);
             named.ShouldBe(otherPid);
-            Processes.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
+            Kids.EventuallyGone(oldPid).ShouldBeTrue("the old child lost its last descriptor: killed and reaped");
             Processes.StillRunning(otherPid).ShouldBeTrue("the other child still has two descriptors");
 
             pdkill(fd, Signum.SIGTERM).ShouldBe(0);
@@ -306,8 +306,8 @@ public class CloseTests
         }
         finally
         {
-            Spawn.Cleanup(other);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(other);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -323,16 +323,16 @@ public class CloseTests
         for (int attempt = 1; ; attempt++)
         {
             WaitForTheReaperToCatchUp();
-            oldPid = Spawn.Sleeper(out fd);
-            TestLibc.close(fd).ShouldBe(0);
+            oldPid = Kids.Sleeper(out fd);
+            CLibc.close(fd).ShouldBe(0);
             int reused = reuse();
             reused.ShouldBeGreaterThanOrEqualTo(0);
             if (reused == fd)
                 return;
             // Undo: the other number goes, and the old child is noticed through its own number.
-            Spawn.Cleanup(reused);
+            Kids.Cleanup(reused);
             pdgetpid(fd, out _).ShouldBe(-1);
-            Processes.EventuallyGone(oldPid).ShouldBeTrue();
+            Kids.EventuallyGone(oldPid).ShouldBeTrue();
             if (attempt == 5)
             {
                 int closedNumber = fd;
@@ -349,8 +349,8 @@ public class CloseTests
     /// </summary>
     private static void WaitForTheReaperToCatchUp()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         close(fd).ShouldBe(0);
-        Processes.EventuallyGone(pid).ShouldBeTrue("the barrier child is killed and reaped");
+        Kids.EventuallyGone(pid).ShouldBeTrue("the barrier child is killed and reaped");
     }
 }

@@ -69,9 +69,9 @@ public class CreationTests
     [Test, Contract("§1 success: pid > 0, fd = the lowest free number")]
     public void Success_ReturnsThePid_AndTheLowestFreeDescriptor()
     {
-        int probe = TestLibc.dup(2);
-        TestLibc.close(probe);
-        int pid = Spawn.Sleeper(out int fd);
+        int probe = CLibc.dup(2);
+        CLibc.close(probe);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pid.ShouldBeGreaterThan(0);
@@ -79,19 +79,19 @@ public class CreationTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, NonParallelizable, Contract("§1 success: fd = the lowest free number (0–2 included)")]
     public void Success_CanReturnDescriptorZero()
     {
-        int savedStdin = TestLibc.fcntl(0, 1030 /* F_DUPFD_CLOEXEC */, 10);
+        int savedStdin = CLibc.fcntl(0, 1030 /* F_DUPFD_CLOEXEC */, 10);
         savedStdin.ShouldBeGreaterThan(0);
         int fd = -1;
         try
         {
-            TestLibc.close(0).ShouldBe(0);
+            CLibc.close(0).ShouldBe(0);
             pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"])).ShouldBeGreaterThan(0);
             fd.ShouldBe(0);
             pdgetpid(0, out int pid).ShouldBe(0);
@@ -99,88 +99,88 @@ public class CreationTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
-            TestLibc.dup2(savedStdin, 0).ShouldBe(0);
-            TestLibc.close(savedStdin);
+            Kids.Cleanup(fd);
+            CLibc.dup2(savedStdin, 0).ShouldBe(0);
+            CLibc.close(savedStdin);
         }
     }
 
     [Test, Contract("§1 when pdfork returns, the exec has already happened")]
     public void WhenPdforkReturns_TheChildRunsTheNewProgram()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             // vfork semantics: the parent is woken once the exec is past its point of no return.
             // The exe link is the new program's at that moment on 6.12 and later; on 6.1 it may lag
             // behind for a moment (measured in the kernel matrix), so look again, bounded.
-            Processes.Eventually(() => Path.GetFileName(File.ResolveLinkTarget($"/proc/{pid}/exe", false)!.ToString()) == "sleep")
+            Kids.Eventually(() => Path.GetFileName(File.ResolveLinkTarget($"/proc/{pid}/exe", false)!.ToString()) == "sleep")
                 .ShouldBeTrue("the child runs the new program");
             Processes.WaitUntilExecFinished(pid);
             File.ReadAllText($"/proc/{pid}/cmdline").ShouldBe("sleep\060\0");
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§1 child's getppid() is the caller's pid")]
     public void TheChildsParent_IsTheCaller()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             Processes.ParentOf(pid).ShouldBe(Environment.ProcessId);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§1 child's own descriptor is not inherited by the child")]
     public void TheChildsOwnDescriptor_IsNotInTheChild_EvenWithoutCloexec()
     {
-        int pid = Spawn.Sleeper(out int fd, flags: 0);
+        int pid = Kids.Sleeper(out int fd, flags: 0);
         try
         {
-            TestLibc.IsCloseOnExec(fd).ShouldBeFalse();
+            CLibc.IsCloseOnExec(fd).ShouldBeFalse();
             PidfdsOf(pid).ShouldBeEmpty();
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§1 the caller's other descriptors: inherited only without PD_CLOEXEC"), Contract("§1 PD_CLOEXEC")]
     public void OtherProcessDescriptors_AreInheritedOnlyWithoutCloexec()
     {
-        Spawn.Sleeper(out int inheritable, flags: 0);
-        Spawn.Sleeper(out int closeOnExec, flags: PD_CLOEXEC);
-        int pid = Spawn.Sleeper(out int third);
+        Kids.Sleeper(out int inheritable, flags: 0);
+        Kids.Sleeper(out int closeOnExec, flags: PD_CLOEXEC);
+        int pid = Kids.Sleeper(out int third);
         try
         {
-            TestLibc.IsCloseOnExec(inheritable).ShouldBeFalse();
-            TestLibc.IsCloseOnExec(closeOnExec).ShouldBeTrue();
+            CLibc.IsCloseOnExec(inheritable).ShouldBeFalse();
+            CLibc.IsCloseOnExec(closeOnExec).ShouldBeTrue();
             var inChild = PidfdsOf(pid);
             inChild.ShouldContain(inheritable);
             inChild.ShouldNotContain(closeOnExec);
         }
         finally
         {
-            Spawn.Cleanup(third);
-            Spawn.Cleanup(closeOnExec);
-            Spawn.Cleanup(inheritable);
+            Kids.Cleanup(third);
+            Kids.Cleanup(closeOnExec);
+            Kids.Cleanup(inheritable);
         }
     }
 
     [Test, Contract("§1 WithFd: the child gets parentFd as childFd")]
     public void FdMoves_GiveTheChildTheRequestedNumbers_EvenWhenSwapped()
     {
-        var (readA, writeA) = TestLibc.Pipe();
-        var (readB, writeB) = TestLibc.Pipe();
+        var (readA, writeA) = CLibc.Pipe();
+        var (readB, writeB) = CLibc.Pipe();
         try
         {
             // The child sees writeA as 4 and writeB as 3, and says so on each.
@@ -188,8 +188,8 @@ public class CreationTests
                 .WithFd(3, writeB).WithFd(4, writeA);
             int pid = pdfork(out int fd, PD_CLOEXEC, child);
             pid.ShouldBeGreaterThan(0);
-            TestLibc.close(writeA);
-            TestLibc.close(writeB);
+            CLibc.close(writeA);
+            CLibc.close(writeB);
             writeA = writeB = -1;
             pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(0);
@@ -200,35 +200,35 @@ public class CreationTests
         finally
         {
             foreach (int f in new[] { readA, writeA, readB, writeB })
-                if (f >= 0) TestLibc.close(f);
+                if (f >= 0) CLibc.close(f);
         }
     }
 
     [Test, Contract("§1 WithWorkingDirectory and the environment")]
     public void WorkingDirectoryAndEnvironment_AreTheRequestedOnes()
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         var child = PdChild.Exec("/bin/sh", ["sh", "-c", "echo \"$(pwd) $PD_TEST\" >&3"], ["PD_TEST=hello", "PATH=/usr/bin:/bin"])
             .WithWorkingDirectory("/tmp").WithFd(3, write);
         int pid = pdfork(out int fd, PD_CLOEXEC, child);
-        TestLibc.close(write);
+        CLibc.close(write);
         pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
         close(fd);
         ReadAll(read).ShouldBe("/tmp hello\n");
-        TestLibc.close(read);
+        CLibc.close(read);
     }
 
     [Test, Contract("§1 envp null = inherit (the environment as .NET sees it)")]
     public void NullEnvironment_PassesThisProcesssEnvironment()
     {
         Environment.SetEnvironmentVariable("PROCDESC_INHERITED", "yes");
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sh", ["sh", "-c", "echo $PROCDESC_INHERITED >&3"]).WithFd(3, write));
-        TestLibc.close(write);
+        CLibc.close(write);
         pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
         close(fd);
         ReadAll(read).ShouldBe("yes\n");
-        TestLibc.close(read);
+        CLibc.close(read);
     }
 
     [Test, Contract("§1 handlers are reset and signals unblocked in the child")]
@@ -236,7 +236,7 @@ public class CreationTests
     {
         using var registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGTERM, context => context.Cancel = true);
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             string status = File.ReadAllText($"/proc/{pid}/status");
@@ -250,18 +250,18 @@ public class CreationTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§1 waitpid(pid, …) with the explicit pid sees and reaps it")]
     public unsafe void WaitpidWithTheExplicitPid_ReapsTheChild()
     {
-        int pid = Spawn.Exiting(out int fd, 9);
+        int pid = Kids.Exiting(out int fd, 9);
         try
         {
             int status;
-            TestLibc.waitpid(pid, &status, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &status, 0).ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(9);
             Processes.State(pid).ShouldBeNull();
         }
@@ -275,7 +275,7 @@ public class CreationTests
     [OnlyOn("Linux")]
     public void Linux_AfterExec_TheExitSignalIsSIGCHLD()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             // Field 38 of /proc/PID/stat is exit_signal: the kernel resets it to SIGCHLD at exec.
@@ -283,7 +283,7 @@ public class CreationTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -291,19 +291,19 @@ public class CreationTests
     [OnlyOn("Linux")]
     public unsafe void Linux_AfterExec_WaitAnySeesTheChild_AndTheLibraryStillAnswers()
     {
-        int pid = Spawn.Exiting(out int fd, 4);
+        int pid = Kids.Exiting(out int fd, 4);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             // wait(-1) must find this child and no other: let earlier tests' children (the runtime
             // reaps System.Diagnostics.Process children in the background) be gone first.
-            Processes.Eventually(() => Processes.Children().SequenceEqual([pid])).ShouldBeTrue(
+            Kids.Eventually(() => Processes.Children().SequenceEqual([pid])).ShouldBeTrue(
                 $"children: {string.Join(", ", Processes.Children())}");
             byte* info = stackalloc byte[128];
-            TestLibc.waitid(TestLibc.P_ALL, 0, info, TestLibc.WEXITED | TestLibc.WNOHANG | TestLibc.WNOWAIT).ShouldBe(0);
+            CLibc.waitid(CLibc.P_ALL, 0, info, CLibc.WEXITED | CLibc.WNOHANG | CLibc.WNOWAIT).ShouldBe(0);
             (*(int*)(info + 16)).ShouldBe(pid, "waitid(P_ALL) sees the exec'd child (L1)");
             int status;
-            TestLibc.waitpid(-1, &status, 0).ShouldBe(pid, "and wait(-1) reaps it");
+            CLibc.waitpid(-1, &status, 0).ShouldBe(pid, "and wait(-1) reaps it");
             if (!Kernel.KeepsExitStatus)
             {
                 // Before Linux 6.15 the kernel keeps nothing once another waiter reaped the child.
@@ -341,7 +341,7 @@ public class CreationTests
         var text = new System.Text.StringBuilder();
         byte* buffer = stackalloc byte[256];
         nint n;
-        while ((n = TestLibc.read(fd, buffer, 256)) > 0)
+        while ((n = CLibc.read(fd, buffer, 256)) > 0)
             text.Append(System.Text.Encoding.UTF8.GetString(buffer, (int)n));
         return text.ToString();
     }

@@ -13,14 +13,14 @@ public class ForeignDescriptorTests
     [Test, Contract("§2 procdesc: a pidfd_open copy of a library child")]
     public void APidfdOpenCopy_NamesTheSameChild()
     {
-        int pid = Spawn.Exiting(out int fd, 5);
-        int copy = TestLibc.pidfd_open(pid);
+        int pid = Kids.Exiting(out int fd, 5);
+        int copy = CLibc.pidfd_open(pid);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
             pdgetpid(copy, out int viaCopy).ShouldBe(0);
             viaCopy.ShouldBe(pid);
-            Processes.WaitForHangup(copy).ShouldBeTrue();
+            Kids.WaitForExit(copy).ShouldBeTrue();
             pdwait4(copy, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(5);
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(-1, "reaped through the library via the copy");
@@ -36,27 +36,27 @@ public class ForeignDescriptorTests
     [Test, Contract("§6 a duplicate is still open (a copy received over a Unix socket)")]
     public void ACopyReceivedOverASocket_KeepsTheChildAlive_UntilItCloses()
     {
-        int pid = Spawn.Sleeper(out int fd);
-        var (a, b) = TestLibc.SocketPair();
+        int pid = Kids.Sleeper(out int fd);
+        var (a, b) = CLibc.SocketPair();
         try
         {
-            TestLibc.SendFd(a, fd);
-            int received = TestLibc.ReceiveFd(b);
+            CLibc.SendFd(a, fd);
+            int received = CLibc.ReceiveFd(b);
             received.ShouldNotBe(fd);
             pdgetpid(received, out int viaReceived).ShouldBe(0);
             viaReceived.ShouldBe(pid);
 
             close(fd).ShouldBe(0);
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.State(pid).ShouldBeOneOf('S', 'R', 'D'); // alive (D: briefly in uninterruptible I/O)
 
             close(received).ShouldBe(0);
-            Processes.EventuallyGone(pid).ShouldBeTrue("the last copy closed: killed and reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the last copy closed: killed and reaped");
         }
         finally
         {
-            TestLibc.close(a);
-            TestLibc.close(b);
+            CLibc.close(a);
+            CLibc.close(b);
         }
     }
 
@@ -64,7 +64,7 @@ public class ForeignDescriptorTests
     public void APidfdOfAnotherLibrarysChild_CanBeSignalled_ButIsNotKilledOnClose()
     {
         using var process = Process.Start(new ProcessStartInfo("/bin/sleep", "60") { UseShellExecute = false })!;
-        int fd = TestLibc.pidfd_open(process.Id);
+        int fd = CLibc.pidfd_open(process.Id);
         fd.ShouldBeGreaterThanOrEqualTo(0);
         try
         {
@@ -77,7 +77,7 @@ public class ForeignDescriptorTests
             // Kill-on-close is for children the library made: closing a foreign pidfd only closes it.
             close(fd).ShouldBe(0);
             fd = -1;
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             process.HasExited.ShouldBeFalse();
         }
         finally
@@ -91,7 +91,7 @@ public class ForeignDescriptorTests
     [Test, Contract("§4 fd names a process that is not this process's child")]
     public void APidfdOfThisProcess_CannotBeWaitedFor()
     {
-        int self = TestLibc.pidfd_open(Environment.ProcessId);
+        int self = CLibc.pidfd_open(Environment.ProcessId);
         try
         {
             pdgetpid(self, out int pid).ShouldBe(0);
@@ -110,19 +110,19 @@ public class ForeignDescriptorTests
     {
         // The process waits for its stdin to close, so that the pidfd is opened while it lives.
         using var process = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "read x"]) { UseShellExecute = false, RedirectStandardInput = true })!;
-        int fd = TestLibc.pidfd_open(process.Id);
+        int fd = CLibc.pidfd_open(process.Id);
         try
         {
             fd.ShouldBeGreaterThanOrEqualTo(0);
             process.StandardInput.Close();
             process.WaitForExit(10_000).ShouldBeTrue();
-            Processes.EventuallyGone(process.Id).ShouldBeTrue();
+            Kids.EventuallyGone(process.Id).ShouldBeTrue();
             // The kernel forgets the pid at reap, and the library never saw it alive.
             pdgetpid(fd, out _).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.ESRCH);
             pdkill(fd, 0).ShouldBe(-1);
             GetLastError().ShouldBe(Errno.ESRCH);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
         }
         finally
         {

@@ -33,7 +33,7 @@ public partial class FstatTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -50,14 +50,14 @@ public partial class FstatTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§8 running: st_uid / st_gid = the child's real uid / gid")]
     public void Running_AsThisProcesssUser_OwnerIsThatUser()
     {
-        Spawn.Sleeper(out int fd);
+        Kids.Sleeper(out int fd);
         try
         {
             fstat(fd, out Stat st).ShouldBe(0);
@@ -67,7 +67,7 @@ public partial class FstatTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -83,7 +83,7 @@ public partial class FstatTests
             fstat(fd, out Stat running).ShouldBe(0);
 
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
 
             fstat(fd, out Stat st).ShouldBe(0);
@@ -98,7 +98,7 @@ public partial class FstatTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -111,7 +111,7 @@ public partial class FstatTests
             WaitForIds(pid, real: Nobody, effective: Nobody);
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
 
             fstat(fd, out Stat st).ShouldBe(0);
             st.st_mode.ShouldBe(S_IFREG);
@@ -127,15 +127,15 @@ public partial class FstatTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§8 every procdesc copy answers the same (dup)")]
     public void ADuplicate_AnswersTheSame()
     {
-        Spawn.Sleeper(out int fd);
-        int copy = TestLibc.dup(fd);
+        Kids.Sleeper(out int fd);
+        int copy = CLibc.dup(fd);
         try
         {
             fstat(fd, out Stat original).ShouldBe(0);
@@ -150,7 +150,7 @@ public partial class FstatTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -160,7 +160,7 @@ public partial class FstatTests
         string path = Path.Combine(Path.GetTempPath(), $"procdesc-fstat-{Guid.NewGuid():N}");
         File.WriteAllBytes(path, new byte[1234]);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-        int fd = TestLibc.open(path, TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+        int fd = CLibc.open(path, CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
         try
         {
             fd.ShouldBeGreaterThanOrEqualTo(0);
@@ -175,7 +175,7 @@ public partial class FstatTests
         }
         finally
         {
-            if (fd >= 0) TestLibc.close(fd);
+            if (fd >= 0) CLibc.close(fd);
             File.Delete(path);
         }
     }
@@ -183,7 +183,7 @@ public partial class FstatTests
     [Test, Contract("§8 a descriptor that is not a procdesc: fstat(2)'s own answer")]
     public void Pipe_GetsTheRealFstat()
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         try
         {
             fstat(read, out Stat r).ShouldBe(0);
@@ -196,8 +196,8 @@ public partial class FstatTests
         }
         finally
         {
-            TestLibc.close(read);
-            TestLibc.close(write);
+            CLibc.close(read);
+            CLibc.close(write);
         }
     }
 
@@ -212,11 +212,11 @@ public partial class FstatTests
     [Test, Contract("§8 a descriptor that is not open: -1, EBADF")]
     public void AClosedProcdesc_IsEBADF()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         close(fd).ShouldBe(0);
         // The library's reaper scans /proc/self/fd after a close, and its directory handle takes
         // the lowest free number (this one) for an instant; it is done once the child is gone.
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
         fstat(fd, out _).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.EBADF);
     }
@@ -233,7 +233,7 @@ public partial class FstatTests
     /// <summary>Waits (bounded) until setpriv has changed the child's ids and exec'd sleep.</summary>
     private static void WaitForIds(int pid, uint real, uint effective)
     {
-        Processes.Eventually(() =>
+        Kids.Eventually(() =>
         {
             try
             {

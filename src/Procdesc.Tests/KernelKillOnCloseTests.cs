@@ -53,8 +53,8 @@ public class KernelKillOnCloseTests
         Processes.WaitUntilExecFinished(pid);
         Processes.StillRunning(pid).ShouldBeTrue();
         close(fd).ShouldBe(0);
-        Processes.EventuallyGone(pid).ShouldBeTrue($"killed by the kernel and reaped by it: {Processes.LibraryState(pid)}");
-        Processes.Eventually(() => !Processes.LibraryState(pid).Contains("record key", StringComparison.Ordinal))
+        Kids.EventuallyGone(pid).ShouldBeTrue($"killed by the kernel and reaped by it: {Processes.LibraryState(pid)}");
+        Kids.Eventually(() => !Processes.LibraryState(pid).Contains("record key", StringComparison.Ordinal))
             .ShouldBeTrue($"the library forgets the child: {Processes.LibraryState(pid)}");
     }
 
@@ -64,33 +64,33 @@ public class KernelKillOnCloseTests
         RequireTheKernelsKill();
         int pid = pdfork(out int fd, PD_CLOEXEC, Sleeper);
         pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         int holder = -1, holderPid = -1;
         try
         {
             // Another process gets a copy of the descriptor as its fd 3, and holds it until its
             // stdin ends.
-            holderPid = pdfork(out holder, PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x"]).WithFd(0, read).WithFd(3, fd));
+            holderPid = pdfork(out holder, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "read x"]).WithFd(0, read).WithFd(3, fd));
             holderPid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-            TestLibc.close(read);
+            CLibc.close(read);
             read = -1;
             Processes.WaitUntilExecFinished(holderPid);
             close(fd).ShouldBe(0);
             fd = -1;
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("the other process's copy keeps the child, as on FreeBSD");
 
-            TestLibc.close(write); // the holder exits: its copy, the last one, goes
+            CLibc.close(write); // the holder exits: its copy, the last one, goes
             write = -1;
-            Processes.EventuallyGone(pid).ShouldBeTrue($"killed once the last copy anywhere is gone: {Processes.LibraryState(pid)}");
+            Kids.EventuallyGone(pid).ShouldBeTrue($"killed once the last copy anywhere is gone: {Processes.LibraryState(pid)}");
             pdwait4(holder, out _, PdWaitOptions.None, out _).ShouldBe(holderPid, "the holder exited");
         }
         finally
         {
-            if (write >= 0) TestLibc.close(write);
-            if (read >= 0) TestLibc.close(read);
-            Spawn.Cleanup(holder);
-            Spawn.Cleanup(fd);
+            if (write >= 0) CLibc.close(write);
+            if (read >= 0) CLibc.close(read);
+            Kids.Cleanup(holder);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -100,23 +100,23 @@ public class KernelKillOnCloseTests
         RequireTheKernelsKill();
         int pid = pdfork(out int fd, PD_CLOEXEC, Sleeper);
         pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-        int copy = TestLibc.dup(fd);
+        int copy = CLibc.dup(fd);
         try
         {
             close(fd).ShouldBe(0);
             fd = -1;
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("the duplicate keeps the child");
             pdgetpid(copy, out int seen).ShouldBe(0);
             seen.ShouldBe(pid);
             close(copy).ShouldBe(0);
             copy = -1;
-            Processes.EventuallyGone(pid).ShouldBeTrue($"killed at the last close: {Processes.LibraryState(pid)}");
+            Kids.EventuallyGone(pid).ShouldBeTrue($"killed at the last close: {Processes.LibraryState(pid)}");
         }
         finally
         {
-            Spawn.Cleanup(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(copy);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -126,21 +126,21 @@ public class KernelKillOnCloseTests
     public void Pdwait4_ReportsTheExitStatus_WithoutRusage(bool blockFirst)
     {
         RequireTheKernelsKill();
-        var (read, write) = TestLibc.Pipe();
-        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x; exit 7"]).WithFd(0, read).WithKernelKillOnClose());
+        var (read, write) = CLibc.Pipe();
+        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "read x; exit 7"]).WithFd(0, read).WithKernelKillOnClose());
         pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-        TestLibc.close(read);
+        CLibc.close(read);
         try
         {
             if (!blockFirst)
             {
-                TestLibc.close(write);
+                CLibc.close(write);
                 write = -1;
-                Processes.WaitForHangup(fd).ShouldBeTrue();
-                Processes.EventuallyGone(pid).ShouldBeTrue("the kernel reaps it at exit: no zombie");
+                Kids.WaitForExit(fd).ShouldBeTrue();
+                Kids.EventuallyGone(pid).ShouldBeTrue("the kernel reaps it at exit: no zombie");
             }
             pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _).ShouldBe(blockFirst ? 0 : pid, "nothing to report while it runs");
-            using var release = blockFirst ? new Timer(_ => TestLibc.close(write), null, TimeScale.Ms(200), Timeout.Infinite) : null;
+            using var release = blockFirst ? new Timer(_ => CLibc.close(write), null, TimeScale.Ms(200), Timeout.Infinite) : null;
             pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(blockFirst ? pid : -1);
             if (!blockFirst)
             {
@@ -158,8 +158,8 @@ public class KernelKillOnCloseTests
         }
         finally
         {
-            if (write >= 0) TestLibc.close(write);
-            Spawn.Cleanup(fd);
+            if (write >= 0) CLibc.close(write);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -175,7 +175,7 @@ public class KernelKillOnCloseTests
         status.TermSignal.ShouldBe(Signum.SIGTERM);
         status.Usage.IsMissing.ShouldBeTrue();
         child.Dispose();
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
     }
 
     [Test, Contract("§12 kernel kill-on-close: Dispose while another thread is in Wait kills the child")]
@@ -202,11 +202,11 @@ public class KernelKillOnCloseTests
             waiter.Join(TimeScale.Of(TimeSpan.FromSeconds(10))).ShouldBeTrue($"Wait returned once Dispose killed the child: {Processes.LibraryState(pid)}");
             failure.ShouldBeNull();
             seen!.Value.TermSignal.ShouldBe(Signum.SIGKILL);
-            Processes.EventuallyGone(pid).ShouldBeTrue();
+            Kids.EventuallyGone(pid).ShouldBeTrue();
         }
         finally
         {
-            TestLibc.kill(pid, (int)Signum.SIGKILL);
+            CLibc.kill(pid, (int)Signum.SIGKILL);
             waiter.Join(TimeScale.Of(TimeSpan.FromSeconds(10)));
         }
     }
@@ -224,7 +224,7 @@ public class KernelKillOnCloseTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -232,20 +232,20 @@ public class KernelKillOnCloseTests
     public unsafe void AfterExec_WaitAnyNeverSeesTheChild()
     {
         RequireTheKernelsKill();
-        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "exit 4"]).WithKernelKillOnClose());
+        int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "exit 4"]).WithKernelKillOnClose());
         pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int status;
-            int waited = TestLibc.waitpid(pid, &status, 1 /* WNOHANG */);
+            int waited = CLibc.waitpid(pid, &status, 1 /* WNOHANG */);
             waited.ShouldBe(-1, "the kernel reaped it: no waiter outside the library can take its status");
             pdwait4(fd, out int reported, PdWaitOptions.None, out _).ShouldBe(pid);
             WEXITSTATUS(reported).ShouldBe(4);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 }

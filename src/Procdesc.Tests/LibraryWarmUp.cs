@@ -15,8 +15,8 @@ public class LibraryWarmUp
         TestContext.Progress.WriteLine($"Procdesc backend: {PdSyscall.Backend}");
         if (!OperatingSystem.IsLinux())
             return; // only the Linux backend keeps descriptors of its own
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         close(fd).ShouldBe(0);
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
     }
 }

@@ -54,7 +54,7 @@ public class LifecycleTests
         using var host = HostProcess.TestHost("thread-exits", daemon);
         int child = host.ReadChildPid();
         host.ReadLine().ShouldBe("thread-gone");
-        ReaperBarrier.WaitForEarlierCloses(); // time for a death signal to arrive, were one coming
+        Kids.ReaperBarrier(); // time for a death signal to arrive, were one coming
         Processes.StillRunning(child).ShouldBeTrue("the child outlives the thread that created it");
 
         pdkill(host.Fd, Signum.SIGKILL).ShouldBe(0);
@@ -80,7 +80,7 @@ public class LifecycleTests
         string[] args = daemon ? ["run", "--daemon", "--", "/bin/sleep", "60"] : ["run", "--", "/bin/sleep", "60"];
         using var tool = HostProcess.Start(Tool.AssemblyPath, args);
         int child = 0;
-        Processes.Eventually(() => (child = Orphans.ChildrenOf(tool.Pid).FirstOrDefault(IsSleep)) != 0, TimeSpan.FromSeconds(30))
+        Kids.Eventually(() => (child = Orphans.ChildrenOf(tool.Pid).FirstOrDefault(IsSleep)) != 0, TimeSpan.FromSeconds(30))
             .ShouldBeTrue("the tool started its child");
         pdkill(tool.Fd, Signum.SIGKILL).ShouldBe(0);
         tool.WaitForEnd();
@@ -100,9 +100,9 @@ public class LifecycleTests
             Processes.State(child).ShouldBeNull("reaped: no zombie");
             return;
         }
-        Processes.Eventually(() => Processes.ParentOf(child) == Environment.ProcessId).ShouldBeTrue("reparented once its parent ended");
+        Kids.Eventually(() => Processes.ParentOf(child) == Environment.ProcessId).ShouldBeTrue("reparented once its parent ended");
         Processes.StillRunning(child).ShouldBeTrue("a PD_DAEMON child survives its parent");
-        TestLibc.kill(child, (int)Signum.SIGTERM).ShouldBe(0);
+        CLibc.kill(child, (int)Signum.SIGTERM).ShouldBe(0);
         int ended = Orphans.Reap(child, TimeSpan.FromSeconds(10));
         WTERMSIG(ended).ShouldBe(Signum.SIGTERM, "it lived until this test ended it");
     }

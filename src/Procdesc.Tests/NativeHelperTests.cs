@@ -10,10 +10,10 @@ public class NativeHelperTests
     [Test]
     public void EveryCall_WorksWithoutLoadingLibMonoPosixHelper()
     {
-        int pid = Spawn.Sleeper(out int fd, PD_CLOEXEC | PD_DAEMON);
+        int pid = Kids.Sleeper(out int fd, PD_CLOEXEC | PD_DAEMON);
         pdgetpid(fd, out _).ShouldBe(0);
         pdkill(fd, Signum.SIGTERM).ShouldBe(0);
-        Processes.PollThroughSignals([new Pollfd { fd = fd, events = PollEvents.POLLIN }], 10_000).ShouldBe(1);
+        Kids.PollThroughSignals([new Pollfd { fd = fd, events = PollEvents.POLLIN }], 10_000).ShouldBe(1);
         fstat(fd, out _).ShouldBe(0);
         pdwait(fd, out _, PdWaitOptions.WEXITED | PdWaitOptions.WNOWAIT, out _, out _).ShouldBe(0);
         pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);

@@ -10,33 +10,33 @@ public class PdGetPidTests
     [Test, Contract("§2 procdesc, child running, exited or already reaped")]
     public void ThePid_IsTheSame_WhileRunning_AfterExit_AndAfterReap()
     {
-        int pid = Spawn.Sh(out int fd, "read x", PD_CLOEXEC);
+        int pid = Kids.Sh(out int fd, "read x", PD_CLOEXEC);
         try
         {
             pdgetpid(fd, out int running).ShouldBe(0);
             running.ShouldBe(pid);
 
             pdkill(fd, Signum.SIGTERM).ShouldBe(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdgetpid(fd, out int exited).ShouldBe(0);
             exited.ShouldBe(pid);
 
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
             pdgetpid(fd, out int reaped).ShouldBe(0);
             reaped.ShouldBe(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§2 procdesc: the pid through every copy")]
     public void EveryCopy_ReportsThePid()
     {
-        int pid = Spawn.Sleeper(out int fd);
-        int copy = TestLibc.dup(fd);
+        int pid = Kids.Sleeper(out int fd);
+        int copy = CLibc.dup(fd);
         try
         {
             pdgetpid(copy, out int viaCopy).ShouldBe(0);
@@ -45,7 +45,7 @@ public class PdGetPidTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -61,7 +61,7 @@ public class PdGetPidTests
     [Test, Contract("§2 fd not open")]
     public void AClosedDescriptor_IsEBADF()
     {
-        Spawn.Reaped(out int fd);
+        Kids.Reaped(out int fd);
         close(fd).ShouldBe(0);
         pdgetpid(fd, out _).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.EBADF);

@@ -11,7 +11,7 @@ public class PdKillTests
     [Contract("§3 signal number < 0 or above the system's maximum")]
     public void BadSignals_AreEINVAL_CheckedBeforeTheDescriptor(int signal)
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, signal).ShouldBe(-1);
@@ -24,7 +24,7 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -42,7 +42,7 @@ public class PdKillTests
     [Test, Contract("§3 child running: the signal is delivered to that process")]
     public void ARunningChild_GetsTheSignal()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGTERM).ShouldBe(0);
@@ -52,7 +52,7 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -60,11 +60,11 @@ public class PdKillTests
     public void CanonicalSignals_ReachTheChildAsThatSignal()
     {
         // The child traps USR2 and exits with a code naming it; anything else would kill it.
-        int pid = Spawn.Sh(out int fd, "trap 'exit 12' USR2; while :; do sleep 0.05; done");
+        int pid = Kids.Sh(out int fd, "trap 'exit 12' USR2; while :; do sleep 0.05; done");
         try
         {
             // Wait until the shell has installed its trap (SIGUSR2 is 12: bit 11 of SigCgt).
-            Processes.Eventually(() => (Convert.ToUInt64(StatusField(pid, "SigCgt:"), 16) & (1UL << 11)) != 0).ShouldBeTrue();
+            Kids.Eventually(() => (Convert.ToUInt64(StatusField(pid, "SigCgt:"), 16) & (1UL << 11)) != 0).ShouldBeTrue();
             pdkill(fd, Signum.SIGUSR2).ShouldBe(0);
             pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
             WIFEXITED(status).ShouldBeTrue();
@@ -72,14 +72,14 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§3 numbers Signum cannot name (realtime)")]
     public void RealtimeSignals_ByNativeNumber()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, 40).ShouldBe(0);
@@ -88,14 +88,14 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§3 signal 0: permission check only")]
     public void SignalZero_SendsNothing()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, 0).ShouldBe(0);
@@ -104,17 +104,17 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§3 child exited, not yet reaped (zombie)")]
     public void AZombie_IsANoOp()
     {
-        int pid = Spawn.Exiting(out int fd, 3);
+        int pid = Kids.Exiting(out int fd, 3);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
             pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
@@ -122,21 +122,21 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§3 child already reaped")]
     public unsafe void AfterReap_ESRCH_WhoeverReapedIt()
     {
-        Spawn.Reaped(out int byLibrary);
+        Kids.Reaped(out int byLibrary);
         pdkill(byLibrary, Signum.SIGTERM).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.ESRCH);
         close(byLibrary);
 
-        int pid = Spawn.Exiting(out int byWaitpid, 0);
+        int pid = Kids.Exiting(out int byWaitpid, 0);
         int status;
-        TestLibc.waitpid(pid, &status, 0).ShouldBe(pid);
+        CLibc.waitpid(pid, &status, 0).ShouldBe(pid);
         pdkill(byWaitpid, 0).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.ESRCH);
         close(byWaitpid);
@@ -145,7 +145,7 @@ public class PdKillTests
     [Test, NonParallelizable, Contract("§3 child already reaped: ESRCH even if its pid now belongs to another process")]
     public void AfterReap_ARecycledPidIsNeverSignalled()
     {
-        int oldPid = Spawn.Reaped(out int oldFd);
+        int oldPid = Kids.Reaped(out int oldFd);
         int newFd = -1;
         try
         {
@@ -154,13 +154,13 @@ public class PdKillTests
             int newPid = 0;
             for (int attempt = 0; attempt < 20 && newPid != oldPid; attempt++)
             {
-                if (newFd >= 0) Spawn.Cleanup(newFd);
+                if (newFd >= 0) Kids.Cleanup(newFd);
                 File.WriteAllText("/proc/sys/kernel/ns_last_pid", (oldPid - 1).ToString());
-                newPid = Spawn.Sleeper(out newFd);
-                if (Kernel.ZombieUntilLastClose)
+                newPid = Kids.Sleeper(out newFd);
+                if (Kids.ZombieUntilLastClose)
                     break;
             }
-            if (Kernel.ZombieUntilLastClose)
+            if (Kids.ZombieUntilLastClose)
                 newPid.ShouldNotBe(oldPid, "without pidfs the kept zombie holds the pid while its descriptor is open (N1)");
             else
                 newPid.ShouldBe(oldPid, "the pid was recycled");
@@ -175,7 +175,7 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(newFd);
+            Kids.Cleanup(newFd);
             close(oldFd);
         }
     }
@@ -185,10 +185,10 @@ public class PdKillTests
     {
         // The child runs as nobody; the calling thread drops to another uid (Linux credentials are
         // per thread at the system-call level, and the saved uid 0 lets it come back).
-        int pid = Spawn.Sh(out int fd, "exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /bin/sleep 60");
+        int pid = Kids.Sh(out int fd, "exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /bin/sleep 60");
         try
         {
-            Processes.Eventually(() => StatusField(pid, "Uid:").StartsWith("65534", StringComparison.Ordinal)).ShouldBeTrue();
+            Kids.Eventually(() => StatusField(pid, "Uid:").StartsWith("65534", StringComparison.Ordinal)).ShouldBeTrue();
             int result = 0;
             Errno errno = 0;
             var thread = new Thread(() =>
@@ -212,7 +212,7 @@ public class PdKillTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 

@@ -14,7 +14,7 @@ public partial class PollTests
     [Test, Contract("§7 child running: no event")]
     public void RunningChild_HasNoEvent_WhateverIsAsked()
     {
-        Spawn.Sleeper(out int fd);
+        Kids.Sleeper(out int fd);
         try
         {
             foreach (PollEvents asked in new[] { PollEvents.POLLIN, PollEvents.POLLOUT, InOut, PollEvents.POLLPRI, (PollEvents)0 })
@@ -26,44 +26,44 @@ public partial class PollTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§7 child running: poll waits until timeout")]
     public void RunningChild_PollWaitsForTheTimeout()
     {
-        Spawn.Sleeper(out int fd);
+        Kids.Sleeper(out int fd);
         try
         {
             var fds = new[] { new Pollfd { fd = fd, events = InOut } };
             var clock = Stopwatch.StartNew();
-            Processes.PollThroughSignals(fds, 100).ShouldBe(0);
+            Kids.PollThroughSignals(fds, 100).ShouldBe(0);
             clock.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(90));
             fds[0].revents.ShouldBe((PollEvents)0);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§7 child running: poll waits until exit")]
     public void BlockingPoll_ReturnsWhenTheChildExits()
     {
-        int pid = Spawn.Sh(out int fd, "sleep 0.2");
+        int pid = Kids.Sh(out int fd, "sleep 0.2");
         try
         {
             var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
             var clock = Stopwatch.StartNew();
-            Processes.PollThroughSignals(fds, 10_000).ShouldBe(1);
+            Kids.PollThroughSignals(fds, 10_000).ShouldBe(1);
             clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(9), "woken by the exit, not the timeout");
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);
             Processes.State(pid).ShouldBe('Z', "it returned because the child exited");
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -75,10 +75,10 @@ public partial class PollTests
     [Contract("§7 child exited (zombie) or reaped: POLLHUP, whatever events were asked for; never POLLIN or POLLOUT")]
     public void ExitedChild_ReportsPOLLHUPOnly(PollEvents asked)
     {
-        int pid = Spawn.Exiting(out int fd, 0);
+        int pid = Kids.Exiting(out int fd, 0);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
             var fds = new[] { new Pollfd { fd = fd, events = asked } };
             poll(fds, 0).ShouldBe(1);
@@ -86,7 +86,7 @@ public partial class PollTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -97,27 +97,27 @@ public partial class PollTests
     [Contract("§7 child exited (zombie) or reaped: POLLHUP, whatever events were asked for; never POLLIN or POLLOUT")]
     public void ReapedChild_ReportsPOLLHUPOnly(PollEvents asked)
     {
-        int pid = Spawn.Reaped(out int fd);
+        int pid = Kids.Reaped(out int fd);
         try
         {
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
             var fds = new[] { new Pollfd { fd = fd, events = asked } };
             poll(fds, 0).ShouldBe(1);
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§7 POLLHUP persistence: stays set on every later poll while the descriptor is open")]
     public void POLLHUP_StaysSet_OnEveryLaterPoll()
     {
-        int pid = Spawn.Exiting(out int fd, 0);
+        int pid = Kids.Exiting(out int fd, 0);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             for (int i = 0; i < 5; i++)
                 PollOne(fd, InOut).ShouldBe(PollEvents.POLLHUP, $"zombie, poll #{i}");
             pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
@@ -125,32 +125,32 @@ public partial class PollTests
                 PollOne(fd, InOut).ShouldBe(PollEvents.POLLHUP, $"reaped, poll #{i}");
             // A blocking poll does not block either.
             var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-            Processes.PollThroughSignals(fds, -1).ShouldBe(1);
+            Kids.PollThroughSignals(fds, -1).ShouldBe(1);
             fds[0].revents.ShouldBe(PollEvents.POLLHUP);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, CancelAfter(30_000), Contract("§7 two holders of the same descriptor polling: both see POLLHUP")]
     public async Task TwoHolders_BothSeePOLLHUP(CancellationToken token)
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         int fd = -1, copy = -1;
         try
         {
-            pdfork(out fd, PD_CLOEXEC, PdChild.Exec(Spawn.Shell, ["sh", "-c", "read x"]).WithFd(0, read)).ShouldBeGreaterThan(0);
-            TestLibc.close(read);
+            pdfork(out fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "read x"]).WithFd(0, read)).ShouldBeGreaterThan(0);
+            CLibc.close(read);
             read = -1;
-            copy = TestLibc.dup(fd);
+            copy = CLibc.dup(fd);
             copy.ShouldBeGreaterThanOrEqualTo(0);
 
             // Both block (bounded) on their own copy, from two threads; the exit wakes both.
             Task<PollEvents> viaOriginal = Task.Factory.StartNew(() => BlockingPoll(fd), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             Task<PollEvents> viaCopy = Task.Factory.StartNew(() => BlockingPoll(copy), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            TestLibc.close(write);
+            CLibc.close(write);
             write = -1;
             (await viaOriginal.WaitAsync(token)).ShouldBe(PollEvents.POLLHUP);
             (await viaCopy.WaitAsync(token)).ShouldBe(PollEvents.POLLHUP);
@@ -163,10 +163,10 @@ public partial class PollTests
         }
         finally
         {
-            if (read >= 0) TestLibc.close(read);
-            if (write >= 0) TestLibc.close(write);
+            if (read >= 0) CLibc.close(read);
+            if (write >= 0) CLibc.close(write);
             if (copy >= 0) close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -175,13 +175,13 @@ public partial class PollTests
     [Contract("§7 descriptor closed: POLLNVAL")]
     public void ClosedDescriptor_ReportsPOLLNVAL(bool exited)
     {
-        int pid = exited ? Spawn.Exiting(out int fd, 0) : Spawn.Sleeper(out fd);
+        int pid = exited ? Kids.Exiting(out int fd, 0) : Kids.Sleeper(out fd);
         if (exited)
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
         close(fd).ShouldBe(0);
         // The library's reaper scans /proc/self/fd after a close, and its directory handle takes
         // the lowest free number (this one) for an instant; it is done once the child is gone.
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
         var fds = new[] { new Pollfd { fd = fd, events = InOut } };
         poll(fds, 0).ShouldBe(1);
         fds[0].revents.ShouldBe(PollEvents.POLLNVAL);
@@ -195,18 +195,18 @@ public partial class PollTests
     {
         // Children first: a child holds the caller's close-on-exec descriptors until its exec has
         // finished closing them, which would keep a pipe's write end open a little longer.
-        Spawn.Sleeper(out int running);
-        int zombiePid = Spawn.Exiting(out int zombie, 0);
-        var (read, write) = TestLibc.Pipe();
-        var (hungRead, hungWrite) = TestLibc.Pipe();
+        Kids.Sleeper(out int running);
+        int zombiePid = Kids.Exiting(out int zombie, 0);
+        var (read, write) = CLibc.Pipe();
+        var (hungRead, hungWrite) = CLibc.Pipe();
         try
         {
             byte b = 42;
-            TestLibc.write(write, &b, 1).ShouldBe(1);
-            TestLibc.write(hungWrite, &b, 1).ShouldBe(1);
-            TestLibc.close(hungWrite); // a pipe's own POLLHUP (with POLLIN) must come through untouched
+            CLibc.write(write, &b, 1).ShouldBe(1);
+            CLibc.write(hungWrite, &b, 1).ShouldBe(1);
+            CLibc.close(hungWrite); // a pipe's own POLLHUP (with POLLIN) must come through untouched
             hungWrite = -1;
-            Processes.WaitForHangup(zombie).ShouldBeTrue();
+            Kids.WaitForExit(zombie).ShouldBeTrue();
             Processes.State(zombiePid).ShouldBe('Z');
 
             var fds = new[]
@@ -234,20 +234,20 @@ public partial class PollTests
         }
         finally
         {
-            Spawn.Cleanup(zombie);
-            Spawn.Cleanup(running);
+            Kids.Cleanup(zombie);
+            Kids.Cleanup(running);
             foreach (int f in new[] { read, write, hungRead, hungWrite })
-                if (f >= 0) TestLibc.close(f);
+                if (f >= 0) CLibc.close(f);
         }
     }
 
     [Test, Contract("§7 other (non-procdesc) descriptors in the same poll set: exactly as poll(2) reports them")]
     public void NegativeEntries_AreIgnored()
     {
-        int pid = Spawn.Exiting(out int fd, 0);
+        int pid = Kids.Exiting(out int fd, 0);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             var fds = new[]
             {
                 new Pollfd { fd = -1, events = InOut, revents = PollEvents.POLLHUP },
@@ -261,7 +261,7 @@ public partial class PollTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -276,7 +276,7 @@ public partial class PollTests
     private static PollEvents BlockingPoll(int fd)
     {
         var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        return Processes.PollThroughSignals(fds, 10_000) == 1 ? fds[0].revents : (PollEvents)0;
+        return Kids.PollThroughSignals(fds, 10_000) == 1 ? fds[0].revents : (PollEvents)0;
     }
 
     /// <summary>What poll(2) itself reports for non-procdesc descriptors, called behind the library's back.</summary>

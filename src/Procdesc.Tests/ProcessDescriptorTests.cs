@@ -33,7 +33,7 @@ public class ProcessDescriptorTests
             pdgetpid(Fd(pd), out int pid).ShouldBe(0);
             pid.ShouldBe(pd.Pid);
             Processes.ParentOf(pd.Pid).ShouldBe(Environment.ProcessId);
-            TestLibc.IsCloseOnExec(Fd(pd)).ShouldBe((flags & PdFlags.CloExec) != 0);
+            CLibc.IsCloseOnExec(Fd(pd)).ShouldBe((flags & PdFlags.CloExec) != 0);
         }
         finally
         {
@@ -137,7 +137,7 @@ public class ProcessDescriptorTests
         try
         {
             pd.Flags.ShouldBe(PdFlags.CloExec);
-            TestLibc.IsCloseOnExec(Fd(pd)).ShouldBeTrue();
+            CLibc.IsCloseOnExec(Fd(pd)).ShouldBeTrue();
         }
         finally
         {
@@ -190,7 +190,7 @@ public class ProcessDescriptorTests
         int pid = pd.Pid;
         pid.ShouldBeGreaterThan(0);
 
-        Processes.WaitForHangup(Fd(pd)).ShouldBeTrue();
+        Kids.WaitForExit(Fd(pd)).ShouldBeTrue();
         pd.Pid.ShouldBe(pid);
         pd.Wait().Pid.ShouldBe(pid);
         pd.Pid.ShouldBe(pid);
@@ -205,9 +205,9 @@ public class ProcessDescriptorTests
         try
         {
             pd.HasExited.ShouldBeFalse();
-            TestLibc.close(release);
+            CLibc.close(release);
             release = -1;
-            Processes.WaitForHangup(Fd(pd)).ShouldBeTrue();
+            Kids.WaitForExit(Fd(pd)).ShouldBeTrue();
             pd.HasExited.ShouldBeTrue("exited, not yet reaped");
             Processes.State(pd.Pid).ShouldBe('Z');
             pd.Wait().ExitCode.ShouldBe(3);
@@ -215,7 +215,7 @@ public class ProcessDescriptorTests
         }
         finally
         {
-            if (release >= 0) TestLibc.close(release);
+            if (release >= 0) CLibc.close(release);
             KillAndReap(pd);
         }
     }
@@ -261,7 +261,7 @@ public class ProcessDescriptorTests
     public void Kill_OfAZombie_DoesNotThrow_AndChangesNothing()
     {
         using var pd = ProcessDescriptor.Start("sh", "-c", "exit 3");
-        Processes.WaitForHangup(Fd(pd)).ShouldBeTrue();
+        Kids.WaitForExit(Fd(pd)).ShouldBeTrue();
         Processes.State(pd.Pid).ShouldBe('Z');
         Should.NotThrow(() => pd.Kill(Signum.SIGTERM));
         Should.NotThrow(() => pd.Kill());
@@ -377,7 +377,7 @@ public class ProcessDescriptorTests
             }
             waits.ShouldAllBe(w => !w.IsCompleted, "the child waits for its stdin");
 
-            TestLibc.close(release);
+            CLibc.close(release);
             release = -1;
             ExitStatus[] statuses = await Task.WhenAll(waits).WaitAsync(token);
 
@@ -387,7 +387,7 @@ public class ProcessDescriptorTests
         }
         finally
         {
-            if (release >= 0) TestLibc.close(release);
+            if (release >= 0) CLibc.close(release);
             KillAndReap(pd);
             foreach (ProcessDescriptor copy in copies.Skip(1))
                 copy.Dispose();
@@ -404,9 +404,9 @@ public class ProcessDescriptorTests
             status.ShouldBe(default);
             pd.HasExited.ShouldBeFalse("TryWait did not disturb the child");
 
-            TestLibc.close(release);
+            CLibc.close(release);
             release = -1;
-            Processes.WaitForHangup(Fd(pd)).ShouldBeTrue();
+            Kids.WaitForExit(Fd(pd)).ShouldBeTrue();
             pd.TryWait(out status).ShouldBeTrue();
             status.Pid.ShouldBe(pd.Pid);
             status.ExitCode.ShouldBe(3);
@@ -415,7 +415,7 @@ public class ProcessDescriptorTests
         }
         finally
         {
-            if (release >= 0) TestLibc.close(release);
+            if (release >= 0) CLibc.close(release);
             KillAndReap(pd);
         }
     }
@@ -432,7 +432,7 @@ public class ProcessDescriptorTests
         wait.Result.Exited.ShouldBeTrue();
         wait.Result.ExitCode.ShouldBe(0);
         pd.HasExited.ShouldBeTrue();
-        Processes.ShouldBeReapedThroughTheLibrary(pd.Pid, "the exit reactor reaped it");
+        Kids.ShouldBeReapedThroughTheLibrary(pd.Pid, "the exit reactor reaped it");
     }
 
     [Test, CancelAfter(30_000)]
@@ -445,7 +445,7 @@ public class ProcessDescriptorTests
             {
                 Task<(ExitStatus Status, string? Thread)> awaited = AwaitAndNameTheThread(pd);
                 awaited.IsCompleted.ShouldBeFalse("the child waits for its stdin");
-                TestLibc.close(release);
+                CLibc.close(release);
                 release = -1;
                 var (status, thread) = await awaited.WaitAsync(Bound, token);
                 status.ExitCode.ShouldBe(2);
@@ -453,7 +453,7 @@ public class ProcessDescriptorTests
             }
             finally
             {
-                if (release >= 0) TestLibc.close(release);
+                if (release >= 0) CLibc.close(release);
                 KillAndReap(pd);
             }
         }
@@ -536,7 +536,7 @@ public class ProcessDescriptorTests
         ExitStatus status = await wait.WaitAsync(Bound, token);
         status.Pid.ShouldBe(pid);
         status.TermSignal.ShouldBe(Signum.SIGKILL);
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
     }
 
     [Test, CancelAfter(60_000)]
@@ -578,7 +578,7 @@ public class ProcessDescriptorTests
                 child.Dispose();
         }
         foreach (ProcessDescriptor child in children)
-            Processes.EventuallyGone(child.Pid).ShouldBeTrue($"child {child.Pid} reaped");
+            Kids.EventuallyGone(child.Pid).ShouldBeTrue($"child {child.Pid} reaped");
 
         static int ThreadCount()
         {
@@ -620,8 +620,8 @@ public class ProcessDescriptorTests
         try
         {
             copy.Flags.ShouldBe(flags);
-            TestLibc.IsCloseOnExec(Fd(pd)).ShouldBe(closeOnExec);
-            TestLibc.IsCloseOnExec(Fd(copy)).ShouldBe(closeOnExec);
+            CLibc.IsCloseOnExec(Fd(pd)).ShouldBe(closeOnExec);
+            CLibc.IsCloseOnExec(Fd(copy)).ShouldBe(closeOnExec);
         }
         finally
         {
@@ -641,12 +641,12 @@ public class ProcessDescriptorTests
         try
         {
             first.Dispose();
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("another copy is still open");
             last.HasExited.ShouldBeFalse();
 
             last.Dispose();
-            Processes.EventuallyGone(pid).ShouldBeTrue("disposing the last copy kills, and the child is reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue("disposing the last copy kills, and the child is reaped");
         }
         finally
         {
@@ -667,7 +667,7 @@ public class ProcessDescriptorTests
         Processes.State(pid).ShouldNotBeNull();
         pd.Dispose();
         pd.IsClosed.ShouldBeTrue();
-        Processes.EventuallyGone(pid).ShouldBeTrue("killed and reaped in the background: no zombie left");
+        Kids.EventuallyGone(pid).ShouldBeTrue("killed and reaped in the background: no zombie left");
     }
 
     [Test, Contract("§6 last descriptor closed, child already a zombie")]
@@ -677,14 +677,14 @@ public class ProcessDescriptorTests
         int pid = pd.Pid;
         try
         {
-            Processes.WaitForHangup(Fd(pd)).ShouldBeTrue();
+            Kids.WaitForExit(Fd(pd)).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
         }
         finally
         {
             pd.Dispose();
         }
-        Processes.EventuallyGone(pid).ShouldBeTrue("the zombie is reaped");
+        Kids.EventuallyGone(pid).ShouldBeTrue("the zombie is reaped");
     }
 
     [Test, Contract("§6 PD_DAEMON, last descriptor closed")]
@@ -696,17 +696,17 @@ public class ProcessDescriptorTests
         try
         {
             pd.Dispose();
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives the close of its last descriptor");
 
-            TestLibc.kill(pid, 9).ShouldBe(0);
+            CLibc.kill(pid, 9).ShouldBe(0);
             killed = true;
-            Processes.EventuallyGone(pid).ShouldBeTrue("the released daemon is reaped when it dies: no zombie");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the released daemon is reaped when it dies: no zombie");
         }
         finally
         {
             if (!killed && Processes.State(pid) is not null)
-                TestLibc.kill(pid, 9);
+                CLibc.kill(pid, 9);
         }
     }
 
@@ -732,7 +732,7 @@ public class ProcessDescriptorTests
         }
         finally
         {
-            Processes.EventuallyGone(pid).ShouldBeTrue();
+            Kids.EventuallyGone(pid).ShouldBeTrue();
         }
     }
 
@@ -759,7 +759,7 @@ public class ProcessDescriptorTests
         {
             if (pd is null)
             {
-                Spawn.Cleanup(fd);
+                Kids.Cleanup(fd);
             }
             else
             {
@@ -772,10 +772,10 @@ public class ProcessDescriptorTests
     [Test, Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
     public void FromHandle_Owning_DisposeClosesTheDescriptor_AndKillsTheChild()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         var pd = ProcessDescriptor.FromHandle(fd);
         pd.Dispose();
-        Processes.EventuallyGone(pid).ShouldBeTrue("the adopted descriptor was the last: kill-on-close");
+        Kids.EventuallyGone(pid).ShouldBeTrue("the adopted descriptor was the last: kill-on-close");
         pdgetpid(fd, out _).ShouldBe(-1);
         GetLastError().ShouldBe(Errno.EBADF);
     }
@@ -783,7 +783,7 @@ public class ProcessDescriptorTests
     [Test]
     public void FromHandle_NotOwning_DisposeLeavesTheDescriptorOpen()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             var pd = ProcessDescriptor.FromHandle(fd, ownsHandle: false);
@@ -791,16 +791,16 @@ public class ProcessDescriptorTests
             pd.Dispose();
             Should.Throw<ObjectDisposedException>(() => pd.Kill());
 
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             pdgetpid(fd, out int stillNamed).ShouldBe(0, "the descriptor is the caller's, still open");
             stillNamed.ShouldBe(pid);
             Processes.StillRunning(pid).ShouldBeTrue();
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
     }
 
     [Test, Contract("§6 a duplicate (dup, `Duplicate()`) is still open")]
@@ -809,14 +809,14 @@ public class ProcessDescriptorTests
         using var pd = ProcessDescriptor.Fork(Sleep60, PdFlags.CloExec);
         try
         {
-            int opened = TestLibc.pidfd_open(pd.Pid);
-            opened.ShouldBeGreaterThanOrEqualTo(0, $"pidfd_open: errno {TestLibc.Errno}");
+            int opened = CLibc.pidfd_open(pd.Pid);
+            opened.ShouldBeGreaterThanOrEqualTo(0, $"pidfd_open: errno {CLibc.Errno}");
             var adopted = ProcessDescriptor.FromHandle(opened);
             adopted.Pid.ShouldBe(pd.Pid);
             adopted.Flags.ShouldBe(PdFlags.CloExec, "pidfd_open's descriptors are close-on-exec; not a daemon");
 
             adopted.Dispose();
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pd.Pid).ShouldBeTrue("the object's own descriptor is still open");
         }
         finally
@@ -828,7 +828,7 @@ public class ProcessDescriptorTests
     [Test, Contract("§2 fd open but not a process descriptor (file, pipe, socket)")]
     public void FromHandle_OfAPipe_ThrowsEBADF()
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         try
         {
             foreach (int fd in new[] { read, write })
@@ -836,13 +836,13 @@ public class ProcessDescriptorTests
                 var error = Should.Throw<ProcessDescriptorException>(() => ProcessDescriptor.FromHandle(fd));
                 error.Errno.ShouldBe(Errno.EBADF);
                 error.NativeErrno.ShouldBe((int)Errno.EBADF);
-                TestLibc.fcntl(fd, TestLibc.F_GETFD, 0).ShouldBeGreaterThanOrEqualTo(0, "a failed adoption closes nothing");
+                CLibc.fcntl(fd, CLibc.F_GETFD, 0).ShouldBeGreaterThanOrEqualTo(0, "a failed adoption closes nothing");
             }
         }
         finally
         {
-            TestLibc.close(read);
-            TestLibc.close(write);
+            CLibc.close(read);
+            CLibc.close(write);
         }
     }
 
@@ -859,8 +859,8 @@ public class ProcessDescriptorTests
     [Test]
     public void FromHandle_OfAPidfdOfAProcessTheLibraryDidNotMake_ThrowsEBADF()
     {
-        int self = TestLibc.pidfd_open(Environment.ProcessId);
-        self.ShouldBeGreaterThanOrEqualTo(0, $"pidfd_open: errno {TestLibc.Errno}");
+        int self = CLibc.pidfd_open(Environment.ProcessId);
+        self.ShouldBeGreaterThanOrEqualTo(0, $"pidfd_open: errno {CLibc.Errno}");
         try
         {
             var error = Should.Throw<ProcessDescriptorException>(() => ProcessDescriptor.FromHandle(self));
@@ -883,12 +883,12 @@ public class ProcessDescriptorTests
         {
             CollectEverything();
             (pdgetpid(fd, out int named) != 0 || named != pid).ShouldBeTrue("the finalizer closed the descriptor");
-            Processes.EventuallyGone(pid).ShouldBeTrue("kill-on-close through the finalizer, then reaped");
+            Kids.EventuallyGone(pid).ShouldBeTrue("kill-on-close through the finalizer, then reaped");
         }
         finally
         {
             if (Processes.State(pid) is not null)
-                TestLibc.kill(pid, 9);
+                CLibc.kill(pid, 9);
         }
     }
 
@@ -903,17 +903,17 @@ public class ProcessDescriptorTests
         {
             CollectEverything();
             (pdgetpid(fd, out int named) != 0 || named != pid).ShouldBeTrue("the finalizer closed the descriptor");
-            ReaperBarrier.WaitForEarlierCloses();
+            Kids.ReaperBarrier();
             Processes.StillRunning(pid).ShouldBeTrue("a PD_DAEMON child survives its finalized descriptor");
 
-            TestLibc.kill(pid, 9).ShouldBe(0);
+            CLibc.kill(pid, 9).ShouldBe(0);
             killed = true;
-            Processes.EventuallyGone(pid).ShouldBeTrue("the released daemon is reaped when it dies");
+            Kids.EventuallyGone(pid).ShouldBeTrue("the released daemon is reaped when it dies");
         }
         finally
         {
             if (!killed && Processes.State(pid) is not null)
-                TestLibc.kill(pid, 9);
+                CLibc.kill(pid, 9);
         }
     }
 
@@ -942,21 +942,21 @@ public class ProcessDescriptorTests
     /// stdin) and cannot get past the read before the test closes <paramref name="release"/>.</summary>
     private static ProcessDescriptor StartHeld(out int release, string command)
     {
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         try
         {
-            var pd = ProcessDescriptor.Fork(PdChild.Exec(Spawn.Shell, ["sh", "-c", command]).WithFd(0, read), PdFlags.CloExec);
+            var pd = ProcessDescriptor.Fork(PdChild.Exec(Kids.Shell, ["sh", "-c", command]).WithFd(0, read), PdFlags.CloExec);
             release = write;
             return pd;
         }
         catch
         {
-            TestLibc.close(write);
+            CLibc.close(write);
             throw;
         }
         finally
         {
-            TestLibc.close(read);
+            CLibc.close(read);
         }
     }
 

@@ -12,9 +12,9 @@ public class ResourceLimitTests
         var before = Processes.OpenDescriptors();
         int[] childrenBefore = Processes.Children();
         ulong* saved = stackalloc ulong[2];
-        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
-        int lowestFree = TestLibc.dup(2);
-        TestLibc.close(lowestFree);
+        CLibc.getrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        int lowestFree = CLibc.dup(2);
+        CLibc.close(lowestFree);
         ulong* lowered = stackalloc ulong[2];
         int pid, fd;
         Errno errno;
@@ -22,16 +22,16 @@ public class ResourceLimitTests
         {
             // No number below the limit is free: the clone cannot make the pidfd.
             (lowered[0], lowered[1]) = ((ulong)lowestFree, saved[1]);
-            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+            CLibc.setrlimit(CLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
             pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
             errno = GetLastError();
         }
         finally
         {
-            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+            CLibc.setrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         }
         if (pid > 0)
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         pid.ShouldBe(-1);
         fd.ShouldBe(-1);
         errno.ShouldBe(Errno.EMFILE);
@@ -45,24 +45,24 @@ public class ResourceLimitTests
         // One descriptor per live child: the caller's. With one number free below the limit, the
         // child is made, and its kill-on-close still works once the limit is back.
         ulong* saved = stackalloc ulong[2];
-        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
-        int lowestFree = TestLibc.dup(2);
-        TestLibc.close(lowestFree);
+        CLibc.getrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        int lowestFree = CLibc.dup(2);
+        CLibc.close(lowestFree);
         ulong* lowered = stackalloc ulong[2] { (ulong)lowestFree + 1, saved[1] };
         int pid, fd;
         try
         {
-            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+            CLibc.setrlimit(CLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
             pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
         }
         finally
         {
-            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+            CLibc.setrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         }
         pid.ShouldBeGreaterThan(0, $"pdfork: {GetLastError()}");
         fd.ShouldBe(lowestFree);
         close(fd).ShouldBe(0);
-        Processes.EventuallyGone(pid).ShouldBeTrue();
+        Kids.EventuallyGone(pid).ShouldBeTrue();
     }
 
     [Test, NonParallelizable, Contract("§1 success"), Contract("§2 procdesc, child running, exited or already reaped")]
@@ -71,25 +71,25 @@ public class ResourceLimitTests
         // The library keeps its own descriptors high (1024 and up) when it can; a limit lowered
         // below that after start-up must not break creation, waits or kill-on-close.
         ulong* saved = stackalloc ulong[2];
-        TestLibc.getrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        CLibc.getrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         ulong* lowered = stackalloc ulong[2] { 512, saved[1] };
         var before = Processes.OpenDescriptors();
         before.Where(fd => fd < 1024).Max().ShouldBeLessThan(480, "room below the lowered limit");
-        TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+        CLibc.setrlimit(CLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
         try
         {
-            int waited = Spawn.Exiting(out int fd, 4);
+            int waited = Kids.Exiting(out int fd, 4);
             pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(waited);
             WEXITSTATUS(status).ShouldBe(4);
             close(fd).ShouldBe(0);
 
-            int killed = Spawn.Sleeper(out int other);
+            int killed = Kids.Sleeper(out int other);
             close(other).ShouldBe(0);
-            Processes.EventuallyGone(killed).ShouldBeTrue();
+            Kids.EventuallyGone(killed).ShouldBeTrue();
         }
         finally
         {
-            TestLibc.setrlimit(TestLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+            CLibc.setrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
         }
         Processes.NoDescriptorLeaked(before);
     }

@@ -34,7 +34,7 @@ public class StressTests
                 int pid = pdfork(out int fd, PD_CLOEXEC, child);
                 pid.ShouldBeGreaterThan(0, $"cycle {i}: {GetLastError()}");
                 // Bounded: a child stuck before exec would never hang up.
-                Processes.WaitForHangup(fd, 30_000).ShouldBeTrue($"cycle {i}: child {pid} did not exit");
+                Kids.WaitForExit(fd, 30_000).ShouldBeTrue($"cycle {i}: child {pid} did not exit");
                 pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
                 WIFEXITED(status).ShouldBeTrue();
                 WEXITSTATUS(status).ShouldBe(0);

@@ -45,9 +45,9 @@ public class WaitStatusTests
     {
         // The child stops itself, and after SIGCONT waits for its stdin to close before exiting,
         // so that the "continued" report cannot be overtaken by the exit.
-        var (read, write) = TestLibc.Pipe();
+        var (read, write) = CLibc.Pipe();
         int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sh", ["sh", "-c", "kill -STOP $$; read x; exit 7"]).WithFd(0, read));
-        TestLibc.close(read);
+        CLibc.close(read);
         try
         {
             pid.ShouldBeGreaterThan(0);
@@ -57,7 +57,7 @@ public class WaitStatusTests
             pdkill(fd, Signum.SIGCONT).ShouldBe(0);
             pdwait4(fd, out int continued, PdWaitOptions.WCONTINUED, out _).ShouldBe(pid);
             WIFCONTINUED(continued).ShouldBeTrue();
-            TestLibc.close(write);
+            CLibc.close(write);
             write = -1;
             pdwait4(fd, out int exited, PdWaitOptions.None, out _).ShouldBe(pid);
             WIFEXITED(exited).ShouldBeTrue();
@@ -65,8 +65,8 @@ public class WaitStatusTests
         }
         finally
         {
-            if (write >= 0) TestLibc.close(write);
-            Support.Spawn.Cleanup(fd);
+            if (write >= 0) CLibc.close(write);
+            Kids.Cleanup(fd);
         }
     }
 }

@@ -16,10 +16,10 @@ public partial class WaitTests
     [Test, Contract("§4 child exited (zombie): the pid, a wait status, rusage filled, the child reaped")]
     public void Pdwait4_OnAnExitedChild_ReturnsThePid_TheStatus_TheRusage_AndReaps()
     {
-        int pid = Spawn.Sh(out int fd, BurnThenExit3);
+        int pid = Kids.Sh(out int fd, BurnThenExit3);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             Processes.State(pid).ShouldBe('Z');
 
             pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid);
@@ -31,20 +31,20 @@ public partial class WaitTests
             usage.IsMissing.ShouldBeFalse();
             (usage.UserTime + usage.SystemTime).ShouldBeGreaterThan(TimeSpan.Zero, "the child burnt CPU");
             usage.MaxRssKiB.ShouldBeGreaterThan(0);
-            Processes.ShouldBeReapedThroughTheLibrary(pid, "reaped by the call itself, not later");
-            if (!Kernel.ZombieUntilLastClose)
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped by the call itself, not later");
+            if (!Kids.ZombieUntilLastClose)
                 Processes.Children().ShouldNotContain(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§4 child exited: a death by signal is a wait status too")]
     public void Pdwait4_OnAKilledChild_ReportsTheSignal()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
@@ -54,11 +54,11 @@ public partial class WaitTests
             WIFEXITED(status).ShouldBeFalse();
             WCOREDUMP(status).ShouldBeFalse();
             usage.IsMissing.ShouldBeFalse();
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -71,18 +71,18 @@ public partial class WaitTests
     [Contract("§4 WEXITED: implied, as for wait4")]
     public void Pdwait4_ImpliesWEXITED(PdWaitOptions options)
     {
-        int pid = Spawn.Exiting(out int fd, 42);
+        int pid = Kids.Exiting(out int fd, 42);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait4(fd, out int status, options, out _).ShouldBe(pid);
             WIFEXITED(status).ShouldBeTrue();
             WEXITSTATUS(status).ShouldBe(42);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -92,7 +92,7 @@ public partial class WaitTests
     [Contract("§4 WNOHANG and the child still running: 0; status 0")]
     public void Pdwait4_WithWNOHANG_OnARunningChild_ReturnsZero(PdWaitOptions options)
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdwait4(fd, out int status, options, out _).ShouldBe(0);
@@ -106,18 +106,18 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§4 WUNTRACED / WCONTINUED: report a stop / a continue (the child is not reaped)")]
     public void Pdwait4_WUNTRACEDReportsAStop_AndWCONTINUEDAContinue_WithoutReaping()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
-            Processes.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
+            Kids.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
 
             // Without WUNTRACED a stop is not reported.
             pdwait4(fd, out int status, PdWaitOptions.WNOHANG | PdWaitOptions.WCONTINUED, out _).ShouldBe(0);
@@ -141,7 +141,7 @@ public partial class WaitTests
             WIFSTOPPED(status).ShouldBeFalse();
             WIFEXITED(status).ShouldBeFalse();
             WIFSIGNALED(status).ShouldBeFalse();
-            Processes.Eventually(() => Processes.State(pid) is 'S' or 'R' or 'D').ShouldBeTrue("the child runs again, not reaped");
+            Kids.Eventually(() => Processes.State(pid) is 'S' or 'R' or 'D').ShouldBeTrue("the child runs again, not reaped");
 
             // The child is still this descriptor's, and its end is still reported.
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
@@ -150,7 +150,7 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -160,8 +160,8 @@ public partial class WaitTests
     [Contract("§4 already reaped through the library (a previous pdwait4): -1, ECHILD — never the kept status again")]
     public void Pdwait4_AfterAPdwait4_FailsWithECHILD(PdWaitOptions options)
     {
-        Spawn.Reaped(out int fd, 6);
-        int copy = TestLibc.dup(fd);
+        Kids.Reaped(out int fd, 6);
+        int copy = CLibc.dup(fd);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
@@ -174,7 +174,7 @@ public partial class WaitTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -182,12 +182,12 @@ public partial class WaitTests
     public void Pdwait4_AfterAReapThroughADuplicate_FailsWithECHILD()
     {
         // Reaped by pdwait4 through a dup'ed copy, asked through the original.
-        int pid = Spawn.Exiting(out int fd, 5);
-        int copy = TestLibc.dup(fd);
+        int pid = Kids.Exiting(out int fd, 5);
+        int copy = CLibc.dup(fd);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait4(copy, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(5);
             ShouldFailWith(pdwait4(fd, out status, PdWaitOptions.None, out _), Errno.ECHILD);
@@ -197,19 +197,19 @@ public partial class WaitTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§4 already reaped through the library (a previous pdwait through any duplicate): -1, ECHILD")]
     public void Pdwait4_AfterAPdwaitThroughADuplicate_FailsWithECHILD()
     {
-        int pid = Spawn.Exiting(out int fd, 8);
-        int copy = TestLibc.dup(fd);
+        int pid = Kids.Exiting(out int fd, 8);
+        int copy = CLibc.dup(fd);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
-            Processes.WaitForHangup(copy).ShouldBeTrue();
+            Kids.WaitForExit(copy).ShouldBeTrue();
             pdwait(copy, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
             info.Pid.ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(8);
@@ -220,7 +220,7 @@ public partial class WaitTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -231,12 +231,12 @@ public partial class WaitTests
     [OnlyOn("Linux")]
     public unsafe void Linux_Pdwait4_AfterAnOutsideWaitpid_ReturnsTheKeptStatusOnce_ThenECHILD(PdWaitOptions options)
     {
-        int pid = Spawn.Exiting(out int fd, 11);
+        int pid = Kids.Exiting(out int fd, 11);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             Processes.State(pid).ShouldBeNull();
             if (!Kernel.KeepsExitStatus)
             {
@@ -269,13 +269,13 @@ public partial class WaitTests
     [OnlyOn("Linux")]
     public unsafe void Linux_Pdwait4_AfterAnOutsideWaitpid_ReturnsAKeptSignal()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGTERM).ShouldBe(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             if (!Kernel.KeepsExitStatus)
             {
                 ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD);
@@ -298,12 +298,12 @@ public partial class WaitTests
     [OnlyOn("FreeBSD")]
     public unsafe void FreeBsd_Pdwait4_AfterAnOutsideWaitpid_FailsWithECHILD()
     {
-        int pid = Spawn.Exiting(out int fd, 11);
+        int pid = Kids.Exiting(out int fd, 11);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD);
         }
         finally
@@ -339,7 +339,7 @@ public partial class WaitTests
         finally
         {
             foreach (var (_, fd) in descriptors)
-                TestLibc.close(fd);
+                CLibc.close(fd);
         }
     }
 
@@ -354,10 +354,10 @@ public partial class WaitTests
     [Contract("§4 unknown option bits: -1, EINVAL")]
     public void Pdwait4_WithUnknownOptionBits_FailsWithEINVAL_AndReapsNothing(int options)
     {
-        int pid = Spawn.Exiting(out int fd, 2);
+        int pid = Kids.Exiting(out int fd, 2);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             ShouldFailWith(pdwait4(fd, out int status, (PdWaitOptions)options, out _), Errno.EINVAL);
             status.ShouldBe(0);
             Processes.State(pid).ShouldBe('Z', "a refused call reaps nothing");
@@ -366,7 +366,7 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -375,58 +375,58 @@ public partial class WaitTests
     public void Pdwait4_ConcurrentBlockingCallers_ExactlyOneGetsTheStatus_TheOthersECHILD(CancellationToken token)
     {
         for (int round = 0; round < 5; round++)
-            OneRaceOfBlockedWaiters(token);
+            OneRaceOfBlockedWait4s(token);
     }
 
-    private static void OneRaceOfBlockedWaiters(CancellationToken token)
+    private static void OneRaceOfBlockedWait4s(CancellationToken token)
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         var copies = new List<int> { fd, fd };
         try
         {
             for (int i = 0; i < 2; i++)
             {
-                int copy = TestLibc.dup(fd);
+                int copy = CLibc.dup(fd);
                 copy.ShouldBeGreaterThanOrEqualTo(0);
                 copies.Add(copy);
             }
 
-            var waiters = copies.Select(copy => new BlockedWaiter(copy)).ToArray();
+            var waiters = copies.Select(copy => new BlockedWait4(copy)).ToArray();
             using var started = new CountdownEvent(waiters.Length);
-            foreach (BlockedWaiter waiter in waiters)
+            foreach (BlockedWait4 waiter in waiters)
                 waiter.Start(started);
             started.Wait(token);
-            foreach (BlockedWaiter waiter in waiters)
+            foreach (BlockedWait4 waiter in waiters)
                 waiter.Warmup.ShouldBe(0, "a WNOHANG call on the running child, made first by every waiter");
 
             if (OperatingSystem.IsLinux())
             {
                 // Every waiter has entered its call and sleeps in the kernel (whatever it waits on).
-                Processes.Eventually(() => waiters.All(w => w.IsSleeping))
+                Kids.Eventually(() => waiters.All(w => w.Tid > 0 && Processes.State(w.Tid) == 'S'))
                     .ShouldBeTrue("every waiter blocks in pdwait4 before the child dies");
             }
 
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
-            foreach (BlockedWaiter waiter in waiters)
+            foreach (BlockedWait4 waiter in waiters)
                 waiter.Join(token);
 
             waiters.Count(w => w.Result == pid).ShouldBe(1, Describe(waiters));
-            BlockedWaiter winner = waiters.Single(w => w.Result == pid);
+            BlockedWait4 winner = waiters.Single(w => w.Result == pid);
             WIFSIGNALED(winner.Status).ShouldBeTrue();
             WTERMSIG(winner.Status).ShouldBe(Signum.SIGKILL);
-            foreach (BlockedWaiter loser in waiters.Where(w => w != winner))
+            foreach (BlockedWait4 loser in waiters.Where(w => w != winner))
             {
                 loser.Result.ShouldBe(-1, Describe(waiters));
                 loser.Canonical.ShouldBe(Errno.ECHILD, Describe(waiters));
                 loser.Native.ShouldBe((int)Errno.ECHILD);
                 loser.Status.ShouldBe(0);
             }
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
             // Killing first unblocks any waiter left behind by a failure.
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
             foreach (int copy in copies.Skip(2))
                 close(copy);
         }
@@ -437,10 +437,10 @@ public partial class WaitTests
     [Test, Contract("§5 success: 0 (not the pid); status, wrusage.self, siginfo (SIGCHLD, CLD_EXITED, pid, uid, status)")]
     public void Pdwait_OnAnExitedChild_ReturnsZero_AndFillsEverything()
     {
-        int pid = Spawn.Sh(out int fd, BurnThenExit3);
+        int pid = Kids.Sh(out int fd, BurnThenExit3);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0);
 
             WIFEXITED(status).ShouldBeTrue();
@@ -453,18 +453,18 @@ public partial class WaitTests
             info.Pid.ShouldBe(pid);
             info.Uid.ShouldBe((int)getuid());
             info.Status.ShouldBe(3);
-            Processes.ShouldBeReapedThroughTheLibrary(pid, "reaped");
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped");
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§5 success: siginfo code CLD_KILLED, status the signal")]
     public void Pdwait_OnAKilledChild_ReportsCLD_KILLED()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
@@ -479,11 +479,11 @@ public partial class WaitTests
             info.Pid.ShouldBe(pid);
             info.Uid.ShouldBe((int)getuid());
             info.Status.ShouldBe((int)Signum.SIGKILL);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -495,9 +495,9 @@ public partial class WaitTests
         try
         {
             int pid = pdfork(out fd, PD_CLOEXEC,
-                PdChild.Exec(Spawn.Shell, ["sh", "-c", "ulimit -c unlimited; kill -ABRT $$"]).WithWorkingDirectory(dir.FullName));
+                PdChild.Exec(Kids.Shell, ["sh", "-c", "ulimit -c unlimited; kill -ABRT $$"]).WithWorkingDirectory(dir.FullName));
             pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
-            Processes.WaitForHangup(fd, 30_000).ShouldBeTrue();
+            Kids.WaitForExit(fd, 30_000).ShouldBeTrue();
 
             pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
             WIFSIGNALED(status).ShouldBeTrue();
@@ -508,11 +508,11 @@ public partial class WaitTests
             info.Code.ShouldBe(PdSigInfo.CLD_DUMPED);
             info.Pid.ShouldBe(pid);
             info.Status.ShouldBe((int)Signum.SIGABRT);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
             dir.Delete(recursive: true);
         }
     }
@@ -520,11 +520,11 @@ public partial class WaitTests
     [Test, Contract("§5 success: siginfo code CLD_STOPPED / CLD_CONTINUED (WUNTRACED / WCONTINUED)")]
     public void Pdwait_ReportsCLD_STOPPED_AndCLD_CONTINUED_WithoutReaping()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
-            Processes.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
+            Kids.Eventually(() => Processes.State(pid) == 'T').ShouldBeTrue("the child stops");
 
             pdwait(fd, out int status, PdWaitOptions.WUNTRACED, out _, out PdSigInfo info).ShouldBe(0);
             WIFSTOPPED(status).ShouldBeTrue();
@@ -544,7 +544,7 @@ public partial class WaitTests
             info.Pid.ShouldBe(pid);
             info.Uid.ShouldBe((int)getuid());
             info.Status.ShouldBe((int)Signum.SIGCONT);
-            Processes.Eventually(() => Processes.State(pid) is 'S' or 'R' or 'D').ShouldBeTrue("the child runs again, not reaped");
+            Kids.Eventually(() => Processes.State(pid) is 'S' or 'R' or 'D').ShouldBeTrue("the child runs again, not reaped");
 
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
             pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out info).ShouldBe(0);
@@ -552,17 +552,17 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§5 success with WNOWAIT: reported, the child left waitable")]
     public void Pdwait_WithWNOWAIT_ReportsWithoutReaping()
     {
-        int pid = Spawn.Exiting(out int fd, 12);
+        int pid = Kids.Exiting(out int fd, 12);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             for (int i = 0; i < 2; i++)
             {
                 pdwait(fd, out int status, PdWaitOptions.WEXITED | PdWaitOptions.WNOWAIT, out _, out PdSigInfo info).ShouldBe(0);
@@ -575,12 +575,12 @@ public partial class WaitTests
             pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out PdSigInfo final).ShouldBe(0);
             WEXITSTATUS(last).ShouldBe(12);
             final.Pid.ShouldBe(pid);
-            Processes.ShouldBeReapedThroughTheLibrary(pid);
+            Kids.ShouldBeReapedThroughTheLibrary(pid);
             ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -591,10 +591,10 @@ public partial class WaitTests
     [Contract("§5 options contain none of WEXITED, WUNTRACED, WCONTINUED, WTRAPPED: -1, EINVAL (WEXITED is not implied)")]
     public void Pdwait_WithoutAReportingOption_FailsWithEINVAL(PdWaitOptions options)
     {
-        int pid = Spawn.Exiting(out int fd, 1);
+        int pid = Kids.Exiting(out int fd, 1);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             ShouldFailWith(pdwait(fd, out int status, options, out _, out PdSigInfo info), Errno.EINVAL);
             status.ShouldBe(0);
             info.ShouldBe(default);
@@ -604,7 +604,7 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -617,10 +617,10 @@ public partial class WaitTests
     [Contract("§5 unknown option bits: -1, EINVAL")]
     public void Pdwait_WithUnknownOptionBits_FailsWithEINVAL_AndReapsNothing(int bits)
     {
-        int pid = Spawn.Exiting(out int fd, 2);
+        int pid = Kids.Exiting(out int fd, 2);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             ShouldFailWith(pdwait(fd, out _, (PdWaitOptions)bits | PdWaitOptions.WEXITED, out _, out _), Errno.EINVAL);
             ShouldFailWith(pdwait(fd, out _, (PdWaitOptions)bits, out _, out _), Errno.EINVAL);
             Processes.State(pid).ShouldBe('Z', "a refused call reaps nothing");
@@ -629,7 +629,7 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -639,7 +639,7 @@ public partial class WaitTests
     [Contract("§5 WNOHANG and the child still running: -1, EWOULDBLOCK (= EAGAIN)")]
     public void Pdwait_WithWNOHANG_OnARunningChild_FailsWithEWOULDBLOCK(PdWaitOptions options)
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             ShouldFailWith(pdwait(fd, out int status, options, out _, out PdSigInfo info), Errno.EAGAIN);
@@ -654,7 +654,7 @@ public partial class WaitTests
         }
         finally
         {
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -664,9 +664,9 @@ public partial class WaitTests
     [Contract("§5 already reaped through the library: -1, ESRCH")]
     public void Pdwait_AfterAReapThroughTheLibrary_FailsWithESRCH(PdWaitOptions options)
     {
-        // Reaped by pdwait4 (Spawn.Reaped); asked through the descriptor and through a dup'ed copy.
-        Spawn.Reaped(out int fd, 6);
-        int copy = TestLibc.dup(fd);
+        // Reaped by pdwait4 (Kids.Reaped); asked through the descriptor and through a dup'ed copy.
+        Kids.Reaped(out int fd, 6);
+        int copy = CLibc.dup(fd);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
@@ -679,19 +679,19 @@ public partial class WaitTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
     [Test, Contract("§5 already reaped through the library (a previous pdwait through a duplicate): -1, ESRCH")]
     public void Pdwait_AfterAPdwaitThroughADuplicate_FailsWithESRCH()
     {
-        int pid = Spawn.Exiting(out int fd, 9);
-        int copy = TestLibc.dup(fd);
+        int pid = Kids.Exiting(out int fd, 9);
+        int copy = CLibc.dup(fd);
         try
         {
             copy.ShouldBeGreaterThanOrEqualTo(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait(copy, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
             info.Pid.ShouldBe(pid);
             WEXITSTATUS(status).ShouldBe(9);
@@ -703,7 +703,7 @@ public partial class WaitTests
         finally
         {
             close(copy);
-            Spawn.Cleanup(fd);
+            Kids.Cleanup(fd);
         }
     }
 
@@ -711,12 +711,12 @@ public partial class WaitTests
     [OnlyOn("Linux")]
     public unsafe void Linux_Pdwait_AfterAnOutsideWaitpid_ReturnsTheKeptStatusOnce_ThenESRCH()
     {
-        int pid = Spawn.Exiting(out int fd, 13);
+        int pid = Kids.Exiting(out int fd, 13);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             Processes.State(pid).ShouldBeNull();
             if (!Kernel.KeepsExitStatus)
             {
@@ -754,13 +754,13 @@ public partial class WaitTests
     [OnlyOn("Linux")]
     public unsafe void Linux_Pdwait_AfterAnOutsideWaitpid_ReturnsAKeptSignal()
     {
-        int pid = Spawn.Sleeper(out int fd);
+        int pid = Kids.Sleeper(out int fd);
         try
         {
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             if (!Kernel.KeepsExitStatus)
             {
                 ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
@@ -785,12 +785,12 @@ public partial class WaitTests
     [OnlyOn("FreeBSD")]
     public unsafe void FreeBsd_Pdwait_AfterAnOutsideWaitpid_FailsWithESRCH()
     {
-        int pid = Spawn.Exiting(out int fd, 13);
+        int pid = Kids.Exiting(out int fd, 13);
         try
         {
-            Processes.WaitForHangup(fd).ShouldBeTrue();
+            Kids.WaitForExit(fd).ShouldBeTrue();
             int raw;
-            TestLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
+            CLibc.waitpid(pid, &raw, 0).ShouldBe(pid);
             ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH);
         }
         finally
@@ -827,7 +827,7 @@ public partial class WaitTests
         finally
         {
             foreach (var (_, fd) in descriptors)
-                TestLibc.close(fd);
+                CLibc.close(fd);
         }
     }
 
@@ -851,18 +851,18 @@ public partial class WaitTests
     /// <summary>Descriptor numbers that name nothing: negative, huge, and one just closed.</summary>
     private static int[] NumbersNotOpen()
     {
-        int closed = TestLibc.dup(2);
+        int closed = CLibc.dup(2);
         closed.ShouldBeGreaterThanOrEqualTo(0);
-        TestLibc.close(closed).ShouldBe(0);
+        CLibc.close(closed).ShouldBe(0);
         return [-1, int.MinValue, 1 << 20, int.MaxValue, closed];
     }
 
     /// <summary>Open descriptors of every kind that is not a process descriptor; the caller closes them.</summary>
     private static List<(string What, int Fd)> OpenNonProcdescs()
     {
-        var (read, write) = TestLibc.Pipe();
-        var (a, b) = TestLibc.SocketPair();
-        int file = TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
+        var (read, write) = CLibc.Pipe();
+        var (a, b) = CLibc.SocketPair();
+        int file = CLibc.open("/etc/passwd", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
         var result = new List<(string, int)>
         {
             ("pipe (read end)", read), ("pipe (write end)", write), ("socket", a), ("socket (peer)", b),
@@ -873,68 +873,10 @@ public partial class WaitTests
         return result;
     }
 
-    private static string Describe(IEnumerable<BlockedWaiter> waiters) =>
+    private static string Describe(IEnumerable<BlockedWait4> waiters) =>
         string.Join("; ", waiters.Select(w => $"fd {w.Fd}: {w.Result} ({w.Canonical})"));
 
     [LibraryImport("libc")]
     private static partial uint getuid();
 
-    [LibraryImport("libc")]
-    private static partial int gettid();
-
-    /// <summary>A thread that blocks in pdwait4 on one descriptor and keeps what it got, errno
-    /// included (read on its own thread: errno is per thread). It never throws.</summary>
-    private sealed class BlockedWaiter(int fd)
-    {
-        private Thread? _thread;
-        private volatile int _tid;
-
-        internal int Fd => fd;
-        internal int Warmup { get; private set; } = int.MinValue;
-        internal int Result { get; private set; } = int.MinValue;
-        internal int Status { get; private set; }
-        internal Errno Canonical { get; private set; }
-        internal int Native { get; private set; }
-        internal Exception? Failure { get; private set; }
-
-        /// <summary>True while the thread sleeps in the kernel (Linux: its /proc state is S).</summary>
-        internal bool IsSleeping => _tid > 0 && Processes.State(_tid) == 'S';
-
-        internal void Start(CountdownEvent started)
-        {
-            _thread = new Thread(() =>
-            {
-                bool signalled = false;
-                try
-                {
-                    if (OperatingSystem.IsLinux())
-                        _tid = gettid();
-                    // A first, non-blocking call: everything on the path is compiled and resolved
-                    // before the blocking call, so "sleeping" below means "blocked in pdwait4".
-                    Warmup = pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _);
-                    signalled = true;
-                    started.Signal();
-                    Result = pdwait4(fd, out int status, PdWaitOptions.None, out _);
-                    Native = Marshal.GetLastPInvokeError();
-                    Canonical = GetLastError();
-                    Status = status;
-                }
-                catch (Exception e)
-                {
-                    Failure = e;
-                    if (!signalled)
-                        started.Signal();
-                }
-            })
-            { IsBackground = true, Name = $"pdwait4 on fd {fd}" };
-            _thread.Start();
-        }
-
-        internal void Join(CancellationToken token)
-        {
-            while (!_thread!.Join(50))
-                token.ThrowIfCancellationRequested();
-            Failure.ShouldBeNull();
-        }
-    }
 }

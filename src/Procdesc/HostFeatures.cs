@@ -10,16 +10,16 @@ namespace Procdesc;
 /// </summary>
 public static class HostFeatures
 {
-    private static readonly Lazy<IReadOnlyList<HostFeature>> s_all = new(() => ProcdescBackend.Current.ProbeFeatures());
+    private static readonly Lazy<IReadOnlyList<HostFeature>> s_all = new(() => HostBackend.Current.ProbeFeatures());
 
     /// <summary>Every feature the running backend knows of, in a fixed order.</summary>
     public static IReadOnlyList<HostFeature> All => s_all.Value;
 
     /// <summary>The operating system's kernel release (uname -r).</summary>
-    public static string KernelRelease => KernelVersion.Release;
+    public static string KernelRelease => Interop.KernelVersion.Release;
 
     /// <summary>The backend in use (same as <see cref="PdSyscall.Backend"/>).</summary>
-    public static string Backend => ProcdescBackend.Current.Name;
+    public static string Backend => HostBackend.Current.Name;
 
     /// <summary>A one-line description of the system: OS description and architecture.</summary>
     public static string OperatingSystem => $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})";

@@ -14,10 +14,10 @@ namespace Procdesc;
 public static class PdSyscall
 {
     /// <summary>pdfork flag: the child survives the close of its last descriptor (no kill-on-close).</summary>
-    public const int PD_DAEMON = 0x1;
+    public const int PD_DAEMON = (int)PdFlags.Daemon;
 
     /// <summary>pdfork flag: the new descriptor is close-on-exec.</summary>
-    public const int PD_CLOEXEC = 0x2;
+    public const int PD_CLOEXEC = (int)PdFlags.CloExec;
 
     // The contract's argument checks (§1, §3, §4, §5) are the same on every system and come
     // before any descriptor is looked at: they are made here, once, for every backend.
@@ -29,7 +29,7 @@ public static class PdSyscall
 
     /// <summary>The name of the backend in use ("linux-pidfd", "linux-pidfd (no pidfs)" on Linux 5.4 – 6.8,
     /// "freebsd-native", or "unsupported: …").</summary>
-    public static string Backend => ProcdescBackend.Current.Name;
+    public static string Backend => HostBackend.Current.Name;
 
     /// <summary>
     /// Creates a child that runs <paramref name="child"/> and a process descriptor for it. Unlike
@@ -51,13 +51,13 @@ public static class PdSyscall
             fd = -1;
             return LastError.Fail(Errno.EINVAL);
         }
-        return ProcdescBackend.Current.PdFork(out fd, flags, child);
+        return HostBackend.Current.PdFork(out fd, flags, child);
     }
 
     /// <summary>The pid of the process behind <paramref name="fd"/>, cached at creation: it stays
     /// available after the child exits and after it is reaped.</summary>
     /// <returns>0, or -1 with EBADF when <paramref name="fd"/> is not an open process descriptor.</returns>
-    public static int pdgetpid(int fd, out int pid) => ProcdescBackend.Current.PdGetPid(fd, out pid);
+    public static int pdgetpid(int fd, out int pid) => HostBackend.Current.PdGetPid(fd, out pid);
 
     /// <summary>Sends <paramref name="signal"/> to the process behind <paramref name="fd"/>, and never
     /// to another process, even once its pid has been recycled.</summary>
@@ -74,7 +74,7 @@ public static class PdSyscall
     public static int pdkill(int fd, int nativeSignal) =>
         nativeSignal < 0 || nativeSignal > HostNumbering.Current.MaxSignal
             ? LastError.Fail(Errno.EINVAL)
-            : ProcdescBackend.Current.PdKill(fd, nativeSignal);
+            : HostBackend.Current.PdKill(fd, nativeSignal);
 
     /// <summary>
     /// wait4 for the process behind <paramref name="fd"/> (the call FreeBSD documented, contract §4):
@@ -86,7 +86,7 @@ public static class PdSyscall
     public static int pdwait4(int fd, out int status, PdWaitOptions options, out Rusage rusage)
     {
         if ((options & ~KnownWaitOptions) == 0)
-            return ProcdescBackend.Current.PdWait4(fd, out status, options, out rusage);
+            return HostBackend.Current.PdWait4(fd, out status, options, out rusage);
         status = 0;
         rusage = default;
         return LastError.Fail(Errno.EINVAL);
@@ -99,7 +99,7 @@ public static class PdSyscall
     public static int pdwait(int fd, out int status, PdWaitOptions options, out WaitRusage wrusage, out PdSigInfo info)
     {
         if ((options & ~KnownWaitOptions) == 0 && (options & ReportingWaitOptions) != 0)
-            return ProcdescBackend.Current.PdWait(fd, out status, options, out wrusage, out info);
+            return HostBackend.Current.PdWait(fd, out status, options, out wrusage, out info);
         status = 0;
         wrusage = default;
         info = default;
@@ -109,43 +109,49 @@ public static class PdSyscall
     /// <summary>close(2) that keeps FreeBSD's kill-on-close: when the last descriptor of a child made
     /// without <see cref="PD_DAEMON"/> closes, the child is sent SIGKILL and reaped in the background.
     /// Returns before the child is dead.</summary>
-    public static int close(int fd) => ProcdescBackend.Current.Close(fd);
+    public static int close(int fd) => HostBackend.Current.Close(fd);
 
     /// <summary>poll(2) where process descriptors report POLLHUP (and only that) once the child has
     /// exited; other descriptors are reported exactly as poll(2) does.</summary>
     public static int poll(Pollfd[] fds, int timeout)
     {
         ArgumentNullException.ThrowIfNull(fds);
-        return ProcdescBackend.Current.Poll(fds, timeout);
+        return HostBackend.Current.Poll(fds, timeout);
     }
 
     /// <summary>fstat(2), with FreeBSD's procdesc answer for process descriptors (contract §8).</summary>
-    public static int fstat(int fd, out Stat stat) => ProcdescBackend.Current.FStat(fd, out stat);
+    public static int fstat(int fd, out Stat stat) => HostBackend.Current.FStat(fd, out stat);
+
+    /// <summary>dup(2) of any descriptor, close-on-exec or not (the object layer's Duplicate).</summary>
+    internal static int dup(int fd, bool closeOnExec) => HostBackend.Current.Dup(fd, closeOnExec);
+
+    /// <summary>1 when <paramref name="fd"/> is close-on-exec, 0 when not, -1 with errno.</summary>
+    internal static int iscloexec(int fd) => HostBackend.Current.IsCloseOnExec(fd);
 
     /// <summary>The canonical errno of the calling thread's last failed PdSyscall call.</summary>
     public static Errno GetLastError() => LastError.Canonical;
 
     /// <summary>True when the status reports a normal exit.</summary>
-    public static bool WIFEXITED(int status) => (status & 0x7f) == 0;
+    public static bool WIFEXITED(int status) => WaitStatus.Exited(status);
 
     /// <summary>The exit code of a normal exit.</summary>
-    public static int WEXITSTATUS(int status) => (status >> 8) & 0xff;
+    public static int WEXITSTATUS(int status) => WaitStatus.ExitCode(status);
 
     /// <summary>True when the status reports a death by signal.</summary>
-    public static bool WIFSIGNALED(int status) => (status & 0x7f) != 0 && (status & 0x7f) != 0x7f && !WIFCONTINUED(status);
+    public static bool WIFSIGNALED(int status) => WaitStatus.Signaled(status);
 
     /// <summary>The canonical signal that killed the child.</summary>
-    public static Signum WTERMSIG(int status) => HostNumbering.Current.SignalFromNative(status & 0x7f);
+    public static Signum WTERMSIG(int status) => WaitStatus.TermSignal(status);
 
     /// <summary>True when the child dumped core.</summary>
-    public static bool WCOREDUMP(int status) => WIFSIGNALED(status) && (status & 0x80) != 0;
+    public static bool WCOREDUMP(int status) => WaitStatus.CoreDumped(status);
 
     /// <summary>True when the status reports a stop.</summary>
-    public static bool WIFSTOPPED(int status) => (status & 0xff) == 0x7f && !WIFCONTINUED(status);
+    public static bool WIFSTOPPED(int status) => WaitStatus.Stopped(status);
 
     /// <summary>The canonical signal that stopped the child.</summary>
-    public static Signum WSTOPSIG(int status) => HostNumbering.Current.SignalFromNative((status >> 8) & 0xff);
+    public static Signum WSTOPSIG(int status) => WaitStatus.StopSignal(status);
 
     /// <summary>True when the status reports a continue (SIGCONT).</summary>
-    public static bool WIFCONTINUED(int status) => status == HostNumbering.Current.ContinuedStatus;
+    public static bool WIFCONTINUED(int status) => WaitStatus.Continued(status);
 }

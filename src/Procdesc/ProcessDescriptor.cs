@@ -40,11 +40,23 @@ public sealed class ProcessDescriptor : SafeHandle
 
     /// <summary>True once the child has exited (whether or not it has been waited for).</summary>
     /// <exception cref="ObjectDisposedException">The descriptor was closed.</exception>
-    public bool HasExited => Use(fd => ProcdescBackend.Current.HasExited(fd)) switch
+    public bool HasExited
     {
-        -1 => throw ProcessDescriptorException.FromLastError("pdwait (has exited)"),
-        var exited => exited == 1,
-    };
+        get
+        {
+            // A process descriptor polls POLLHUP once its child has exited, reaped or not (§7).
+            var probe = new[] { new Pollfd { events = PollEvents.POLLHUP } };
+            if (Use(fd =>
+            {
+                probe[0].fd = fd;
+                return PdSyscall.poll(probe, 0);
+            }) < 0)
+                throw ProcessDescriptorException.FromLastError("poll (has exited)");
+            if ((probe[0].revents & PollEvents.POLLNVAL) != 0)
+                throw ProcessDescriptorException.FromCanonical("poll (has exited)", Errno.EBADF);
+            return (probe[0].revents & PollEvents.POLLHUP) != 0;
+        }
+    }
 
     /// <summary>Creates a child that runs <paramref name="child"/> (pdfork).</summary>
     /// <exception cref="ProcessDescriptorException">The child could not be created or could not exec
@@ -78,8 +90,12 @@ public sealed class ProcessDescriptor : SafeHandle
     /// <exception cref="ProcessDescriptorException">EBADF: not a descriptor of a child this library made.</exception>
     public static ProcessDescriptor FromHandle(int fd, bool ownsHandle = true)
     {
-        if (ProcdescBackend.Current.Describe(fd, out int pid, out PdFlags flags) != 0)
+        if (HostBackend.Current.ChildOf(fd, out int pid, out bool daemon) != 0)
             throw ProcessDescriptorException.FromLastError("adopt process descriptor");
+        int closeOnExec = PdSyscall.iscloexec(fd);
+        if (closeOnExec < 0)
+            throw ProcessDescriptorException.FromLastError("adopt process descriptor");
+        var flags = (daemon ? PdFlags.Daemon : 0) | (closeOnExec == 1 ? PdFlags.CloExec : 0);
         return new ProcessDescriptor(fd, pid, flags, ownsHandle);
     }
 
@@ -109,8 +125,8 @@ public sealed class ProcessDescriptor : SafeHandle
                 try
                 {
                     if (Volatile.Read(ref _disposing) != 0 && _ownsHandle && (Flags & PdFlags.Daemon) == 0)
-                        ProcdescBackend.Current.KillBeforeDispose(fd, objectLayerWaitBlocked: true);
-                    return ProcdescBackend.Current.GetExit(fd, block: true, out status);
+                        HostBackend.Current.KillBeforeDispose(fd, objectLayerWaitBlocked: true);
+                    return HostBackend.Current.TakeExit(fd, block: true, out status);
                 }
                 finally
                 {
@@ -128,7 +144,7 @@ public sealed class ProcessDescriptor : SafeHandle
     public bool TryWait(out ExitStatus status)
     {
         ExitStatus got = default;
-        int r = Use(fd => ProcdescBackend.Current.GetExit(fd, block: false, out got));
+        int r = Use(fd => HostBackend.Current.TakeExit(fd, block: false, out got));
         status = got;
         return r switch
         {
@@ -146,17 +162,11 @@ public sealed class ProcessDescriptor : SafeHandle
     /// <exception cref="ObjectDisposedException">The descriptor was closed.</exception>
     public Task<ExitStatus> WaitAsync(CancellationToken cancellationToken = default)
     {
-        bool added = false;
-        DangerousAddRef(ref added);
-        try
-        {
-            return ProcdescBackend.Current.WaitForExitAsync((int)handle, cancellationToken);
-        }
-        finally
-        {
-            if (added)
-                DangerousRelease();
-        }
+        var watch = new ExitTask();
+        if (Use(fd => HostBackend.Current.WatchExit(fd, watch)) != 0)
+            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromLastError("wait"));
+        watch.CancelWith(cancellationToken);
+        return watch.Task;
     }
 
     /// <summary>Another descriptor for the same child (dup); the child lives until the last copy closes.</summary>
@@ -164,12 +174,9 @@ public sealed class ProcessDescriptor : SafeHandle
     /// <exception cref="ObjectDisposedException">The descriptor was closed.</exception>
     public ProcessDescriptor Duplicate()
     {
-        int copy = Use(fd => Interop.Libc.fcntl(fd, (Flags & PdFlags.CloExec) != 0 ? Interop.Libc.F_DUPFD_CLOEXEC : Interop.Libc.F_DUPFD, 0));
+        int copy = Use(fd => PdSyscall.dup(fd, (Flags & PdFlags.CloExec) != 0));
         if (copy < 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw ProcessDescriptorException.FromNative("dup", errno);
-        }
+            throw ProcessDescriptorException.FromLastError("dup");
         return new ProcessDescriptor(copy, Pid, Flags, ownsHandle: true);
     }
 
@@ -189,7 +196,7 @@ public sealed class ProcessDescriptor : SafeHandle
             try
             {
                 DangerousAddRef(ref added);
-                ProcdescBackend.Current.KillBeforeDispose((int)handle, objectLayerWaitBlocked: Volatile.Read(ref _blockedWaits) > 0);
+                HostBackend.Current.KillBeforeDispose((int)handle, objectLayerWaitBlocked: Volatile.Read(ref _blockedWaits) > 0);
             }
             catch (ObjectDisposedException)
             {

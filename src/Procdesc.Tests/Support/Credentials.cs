@@ -9,5 +9,5 @@ internal static class Credentials
     private static readonly long SYS_setresuid = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 117 : 147;
 
     internal static int SetResUid(int real, int effective, int saved) =>
-        (int)TestLibc.syscall(SYS_setresuid, real, effective, saved);
+        (int)CLibc.syscall(SYS_setresuid, real, effective, saved);
 }

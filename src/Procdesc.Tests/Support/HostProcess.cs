@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Procdesc.Tests.Support;
@@ -9,15 +8,14 @@ namespace Procdesc.Tests.Support;
 /// </summary>
 internal sealed class HostProcess : IDisposable
 {
-    private readonly int _stdout;
+    private readonly LineReader _stdout;
     private int _stdin;
-    private readonly StringBuilder _pending = new();
 
     private HostProcess(int pid, int fd, int stdout, int stdin)
     {
         Pid = pid;
         Fd = fd;
-        _stdout = stdout;
+        _stdout = new LineReader(stdout);
         _stdin = stdin;
     }
 
@@ -33,16 +31,16 @@ internal sealed class HostProcess : IDisposable
 
     private static HostProcess Start(string[] wrapper, string assembly, bool withInput, params string[] args)
     {
-        var (read, write) = TestLibc.Pipe();
-        var (inRead, inWrite) = withInput ? TestLibc.Pipe() : (-1, -1);
+        var (read, write) = CLibc.Pipe();
+        var (inRead, inWrite) = withInput ? CLibc.Pipe() : (-1, -1);
         string[] argv = [.. wrapper, "dotnet", assembly, .. args];
         PdChild child = PdChild.ExecFromPath(argv[0], argv).WithFd(1, write);
         if (withInput)
             child = child.WithFd(0, inRead);
         int pid = pdfork(out int fd, PD_CLOEXEC, child);
-        TestLibc.close(write);
+        CLibc.close(write);
         if (withInput)
-            TestLibc.close(inRead);
+            CLibc.close(inRead);
         pid.ShouldBeGreaterThan(0, $"starting the host: {GetLastError()}");
         return new HostProcess(pid, fd, read, inWrite);
     }
@@ -67,7 +65,7 @@ internal sealed class HostProcess : IDisposable
     {
         byte[] bytes = Encoding.UTF8.GetBytes(command + "\n");
         fixed (byte* b = bytes)
-            TestLibc.write(_stdin, b, bytes.Length).ShouldBe(bytes.Length);
+            CLibc.write(_stdin, b, bytes.Length).ShouldBe(bytes.Length);
         string answer = ReadLine(timeoutMs);
         answer.ShouldStartWith("ok", customMessage: $"the host's answer to '{command}'");
         return answer.Length > 2 ? answer[3..] : "";
@@ -81,30 +79,8 @@ internal sealed class HostProcess : IDisposable
         Start(Tool.SiblingAssembly("Procdesc.TestHost"), mode, daemon ? "daemon" : "kill-on-close");
 
     /// <summary>The next line the host prints; fails the test if none comes within the bound.</summary>
-    internal unsafe string ReadLine(int timeoutMs = 30_000)
-    {
-        timeoutMs = TimeScale.Ms(timeoutMs);
-        var clock = Stopwatch.StartNew();
-        byte* buffer = stackalloc byte[256];
-        while (true)
-        {
-            string text = _pending.ToString();
-            int newline = text.IndexOf('\n');
-            if (newline >= 0)
-            {
-                _pending.Remove(0, newline + 1);
-                return text[..newline];
-            }
-            int left = (int)(timeoutMs - clock.ElapsedMilliseconds);
-            left.ShouldBeGreaterThan(0, $"no line from the host within {timeoutMs} ms (so far: '{text}')");
-            var fds = new[] { new Pollfd { fd = _stdout, events = PollEvents.POLLIN } };
-            if (Processes.PollThroughSignals(fds, left) <= 0)
-                continue;
-            nint n = TestLibc.read(_stdout, buffer, 256);
-            n.ShouldBeGreaterThan(0, $"the host closed its output (so far: '{text}')");
-            _pending.Append(Encoding.UTF8.GetString(buffer, (int)n));
-        }
-    }
+    internal string ReadLine(int timeoutMs = 30_000) =>
+        _stdout.ReadLine(timeoutMs) ?? throw new AssertionException("the host closed its output");
 
     /// <summary>Reads the "child PID" line.</summary>
     internal int ReadChildPid()
@@ -117,17 +93,17 @@ internal sealed class HostProcess : IDisposable
     /// <summary>Waits (bounded) for the host to end and reaps it; returns its wait status.</summary>
     internal int WaitForEnd(int timeoutMs = 30_000)
     {
-        Processes.WaitForHangup(Fd, timeoutMs).ShouldBeTrue("the host ended");
+        Kids.WaitForExit(Fd, timeoutMs).ShouldBeTrue("the host ended");
         pdwait4(Fd, out int status, PdWaitOptions.None, out _).ShouldBe(Pid);
         return status;
     }
 
     public void Dispose()
     {
-        Spawn.Cleanup(Fd);
-        TestLibc.close(_stdout);
+        Kids.Cleanup(Fd);
+        _stdout.Dispose();
         if (_stdin >= 0)
-            TestLibc.close(_stdin);
+            CLibc.close(_stdin);
         _stdin = -1;
     }
 }

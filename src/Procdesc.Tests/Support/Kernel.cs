@@ -13,8 +13,4 @@ internal static class Kernel
     /// <summary>Linux 7.1+: CLONE_PIDFD_AUTOKILL, the kernel's own kill-on-last-close
     /// (<see cref="PdChild.WithKernelKillOnClose"/>).</summary>
     internal static bool KillsOnLastClose => Has("CLONE_PIDFD_AUTOKILL");
-
-    /// <summary>Linux before 6.9 (no pidfs): the library takes a child's status, but the kernel's
-    /// reap waits for the child's last descriptor (README, N1).</summary>
-    internal static bool ZombieUntilLastClose => PdSyscall.Backend.Contains("no pidfs", StringComparison.Ordinal);
 }

@@ -10,20 +10,20 @@ internal static class Orphans
     private const int PR_SET_CHILD_SUBREAPER = 36;
 
     internal static void AdoptOrphans(bool adopt) =>
-        TestLibc.prctl(PR_SET_CHILD_SUBREAPER, adopt ? 1 : 0, 0, 0, 0).ShouldBe(0);
+        CLibc.prctl(PR_SET_CHILD_SUBREAPER, adopt ? 1 : 0, 0, 0, 0).ShouldBe(0);
 
     /// <summary>Reaps an adopted orphan (bounded) and returns its wait status; -1 if it did not end in time.</summary>
     internal static int Reap(int pid, TimeSpan bound)
     {
         int status = 0;
-        bool ended = Processes.Eventually(() => TryReap(pid, out status), bound);
+        bool ended = Kids.Eventually(() => TryReap(pid, out status), bound);
         return ended ? status : -1;
     }
 
     private static unsafe bool TryReap(int pid, out int status)
     {
         int s = 0;
-        bool reaped = TestLibc.waitpid(pid, &s, TestLibc.WNOHANG) == pid;
+        bool reaped = CLibc.waitpid(pid, &s, CLibc.WNOHANG) == pid;
         status = s;
         return reaped;
     }

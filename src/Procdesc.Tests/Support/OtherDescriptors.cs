@@ -5,9 +5,9 @@ internal sealed class OtherDescriptors : IDisposable
 {
     internal OtherDescriptors()
     {
-        File = TestLibc.open("/etc/passwd", TestLibc.O_RDONLY | TestLibc.O_CLOEXEC, 0);
-        (PipeRead, PipeWrite) = TestLibc.Pipe();
-        (Socket, SocketPeer) = TestLibc.SocketPair();
+        File = CLibc.open("/etc/passwd", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
+        (PipeRead, PipeWrite) = CLibc.Pipe();
+        (Socket, SocketPeer) = CLibc.SocketPair();
         File.ShouldBeGreaterThanOrEqualTo(0);
     }
 
@@ -22,6 +22,6 @@ internal sealed class OtherDescriptors : IDisposable
     public void Dispose()
     {
         foreach (int fd in new[] { File, PipeRead, PipeWrite, Socket, SocketPeer })
-            TestLibc.close(fd);
+            CLibc.close(fd);
     }
 }

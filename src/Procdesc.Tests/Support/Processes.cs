@@ -5,8 +5,6 @@ namespace Procdesc.Tests.Support;
 /// <summary>Observing real processes through /proc, with bounded waits (never a fixed sleep).</summary>
 internal static class Processes
 {
-    internal static readonly TimeSpan DefaultBound = TimeScale.Of(TimeSpan.FromSeconds(10));
-
     /// <summary>The state letter of /proc/PID/stat (R, S, Z, …), or null when no such process exists.</summary>
     internal static char? State(int pid)
     {
@@ -28,22 +26,6 @@ internal static class Processes
     /// <summary>The parent pid of a live process.</summary>
     internal static int ParentOf(int pid) => int.Parse(StatField(pid, 4));
 
-    /// <summary>Retries a check of kernel state until it holds or the bound passes.</summary>
-    internal static bool Eventually(Func<bool> condition, TimeSpan? bound = null)
-    {
-        var clock = Stopwatch.StartNew();
-        TimeSpan limit = bound ?? DefaultBound;
-        int pause = 1;
-        while (!condition())
-        {
-            if (clock.Elapsed > limit)
-                return false;
-            Thread.Sleep(pause);
-            pause = Math.Min(pause * 2, 50);
-        }
-        return true;
-    }
-
     /// <summary>Alive (sleeping, running, or briefly in uninterruptible I/O) and no SIGKILL on its
     /// way: a child that is already being killed does not count as surviving.</summary>
     internal static bool StillRunning(int pid)
@@ -60,50 +42,9 @@ internal static class Processes
         return true;
     }
 
-    /// <summary>
-    /// The child was reaped through the library: no process has the pid any more — except on Linux
-    /// without pidfs, where the kernel's reap waits for the child's last descriptor (README, N1),
-    /// so the child is still this process's zombie.
-    /// </summary>
-    internal static void ShouldBeReapedThroughTheLibrary(int pid, string? because = null)
-    {
-        if (Kernel.ZombieUntilLastClose)
-            State(pid).ShouldBe('Z', because);
-        else
-            State(pid).ShouldBeNull(because);
-    }
-
     /// <summary>What the library knows of the child (for failure messages).</summary>
     internal static string LibraryState(int pid) =>
-        Procdesc.Backends.ProcdescBackend.Current is Procdesc.Backends.Linux.LinuxBackend linux ? linux.Diagnose(pid) : "";
-
-    /// <summary>True once the process is gone entirely (not even a zombie), i.e. reaped.</summary>
-    internal static bool EventuallyGone(int pid, TimeSpan? bound = null) => Eventually(() => State(pid) is null, bound);
-
-    /// <summary>Blocks on the descriptor with poll until the child has exited (POLLHUP); bounded.</summary>
-    internal static bool WaitForHangup(int fd, int timeoutMs = 10_000)
-    {
-        var fds = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
-        int r = PollThroughSignals(fds, TimeScale.Ms(timeoutMs));
-        return r == 1 && (fds[0].revents & PollEvents.POLLHUP) != 0;
-    }
-
-    /// <summary>
-    /// PdSyscall.poll, resumed after EINTR for the rest of the time: children the tests start raise
-    /// SIGCHLD in this process on Linux (§10 L1), and once System.Diagnostics.Process has been used
-    /// the runtime handles it, which interrupts any blocking poll (poll(2) is never restarted).
-    /// </summary>
-    internal static int PollThroughSignals(Pollfd[] fds, int timeoutMs)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            int left = timeoutMs < 0 ? -1 : (int)Math.Max(0, timeoutMs - clock.ElapsedMilliseconds);
-            int r = poll(fds, left);
-            if (r >= 0 || GetLastError() != Errno.EINTR)
-                return r;
-        }
-    }
+        Procdesc.HostBackend.Current is Procdesc.Backends.Linux.LinuxBackend linux ? linux.Diagnose(pid) : "";
 
     /// <summary>
     /// pdfork returns once the child's exec has passed the point of no return (the kernel wakes a
@@ -115,7 +56,7 @@ internal static class Processes
         // pdfork returns once the exec is past its point of no return (the vfork release); on 6.1
         // /proc/PID/cmdline can still show this process's own arguments for a moment after that.
         byte[] own = File.ReadAllBytes("/proc/self/cmdline");
-        Eventually(() => File.ReadAllBytes($"/proc/{pid}/cmdline") is { Length: > 0 } line && !line.AsSpan().SequenceEqual(own))
+        Kids.Eventually(() => File.ReadAllBytes($"/proc/{pid}/cmdline") is { Length: > 0 } line && !line.AsSpan().SequenceEqual(own))
             .ShouldBeTrue();
     }
 
@@ -135,7 +76,7 @@ internal static class Processes
     internal static void NoDescriptorLeaked(SortedSet<int> before)
     {
         SortedSet<int> now = OpenDescriptors();
-        Eventually(() => (now = WithoutRuntimeFiles(OpenDescriptors())).IsSubsetOf(before))
+        Kids.Eventually(() => (now = WithoutRuntimeFiles(OpenDescriptors())).IsSubsetOf(before))
             .ShouldBeTrue($"leaked descriptors: {string.Join(", ", now.Except(before).Select(Describe))}");
 
         static string Describe(int fd)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Mono.Unix.Native;
+using Procdesc.Numbering;
 
 namespace Procdesc.Backends;
 
@@ -42,7 +43,7 @@ internal static class BackgroundWarmUp
         }
         // Culture data (ICU) for the messages of exceptions the library creates on any thread.
         _ = CultureInfo.CurrentCulture.NumberFormat;
-        _ = ProcessDescriptorException.FromCanonical("warm-up", Errno.ECHILD).Message;
+        _ = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(HostNumbering.Current.ErrnoToNative(Errno.ECHILD));
         _ = string.Format(CultureInfo.CurrentCulture, "{0} {1}", 1, Errno.EMFILE);
     }
 }

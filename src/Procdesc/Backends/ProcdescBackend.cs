@@ -1,4 +1,5 @@
 using Mono.Unix.Native;
+using Procdesc.Interop;
 
 namespace Procdesc.Backends;
 
@@ -7,12 +8,10 @@ namespace Procdesc.Backends;
 /// convention: a result ≥ 0, or -1 after <see cref="LastError.Fail(int)"/>; none throws for an
 /// operating-system error. Arguments are already checked by <see cref="PdSyscall"/>: no nulls, no
 /// unknown pdfork flags or wait options, pdwait with a reporting option, signals in range.
+/// Backends never build an exception: errno is turned into one by the object layer only.
 /// </summary>
 internal abstract class ProcdescBackend
 {
-    /// <summary>The backend for the running system, chosen once at run time.</summary>
-    internal static readonly ProcdescBackend Current = Create();
-
     /// <summary>A short name for reports ("linux-pidfd", …).</summary>
     internal abstract string Name { get; }
 
@@ -28,19 +27,42 @@ internal abstract class ProcdescBackend
     internal abstract int Poll(Pollfd[] fds, int timeout);
     internal abstract int FStat(int fd, out Stat stat);
 
-    // What the object layer (ProcessDescriptor) needs beyond the C-shaped calls. Same convention:
-    // -1 with errno, no exception for an operating-system error.
+    /// <summary>dup(2) as F_DUPFD, or F_DUPFD_CLOEXEC: a copy at the lowest free number. A copy
+    /// needs no bookkeeping: every call finds the child behind whatever number it is given.</summary>
+    internal int Dup(int fd, bool closeOnExec)
+    {
+        int copy = Libc.fcntl(fd, closeOnExec ? Libc.F_DUPFD_CLOEXEC : Libc.F_DUPFD, 0);
+        return copy >= 0 ? copy : LastError.FailFromLastPInvoke();
+    }
 
-    /// <summary>The pid and flags of a child this library made, behind any copy of its descriptor;
-    /// -1 with EBADF for anything else.</summary>
-    internal abstract int Describe(int fd, out int pid, out PdFlags flags);
+    /// <summary>Whether <paramref name="fd"/> is close-on-exec: 1 or 0, or -1 with errno.</summary>
+    internal int IsCloseOnExec(int fd)
+    {
+        int flags = Libc.fcntl(fd, Libc.F_GETFD, 0);
+        return flags < 0 ? LastError.FailFromLastPInvoke() : (flags & Libc.FD_CLOEXEC) != 0 ? 1 : 0;
+    }
+
+    // The exit watch: the one primitive the object layer (ProcessDescriptor) needs beyond the
+    // C-shaped calls. Same convention: -1 with errno, no exception for an operating-system error.
+
+    /// <summary>The pid of a child this library made, behind any copy of its descriptor, and whether
+    /// it was made with PD_DAEMON; -1 with EBADF for anything else.</summary>
+    internal abstract int ChildOf(int fd, out int pid, out bool daemon);
 
     /// <summary>
     /// The child's exit status: 1 with <paramref name="status"/> once it has exited (reaping it if
     /// nobody has; the status is kept for every later caller on every copy), 0 while it runs
     /// (only when <paramref name="block"/> is false), -1 with errno (ECHILD: reaped with no status kept).
     /// </summary>
-    internal abstract int GetExit(int fd, bool block, out ExitStatus status);
+    internal abstract int TakeExit(int fd, bool block, out ExitStatus status);
+
+    /// <summary>
+    /// Reports the child's exit to <paramref name="watcher"/> (the status <see cref="TakeExit"/>
+    /// gives, or an errno), from one background thread that watches every child — at once, on this
+    /// thread, if it is known already. 0 once the watch is placed; -1 with errno (EBADF; ECHILD for
+    /// a process this library did not make), and then the watcher gets no report.
+    /// </summary>
+    internal abstract int WatchExit(int fd, ExitWatcher watcher);
 
     /// <summary>
     /// The object layer is disposing <paramref name="fd"/> while calls may still be blocked on it
@@ -50,25 +72,4 @@ internal abstract class ProcdescBackend
     /// calls. Never fails.
     /// </summary>
     internal abstract void KillBeforeDispose(int fd, bool objectLayerWaitBlocked);
-
-    /// <summary>1 once the child has exited (reaped or not), 0 while it runs, -1 with errno.</summary>
-    internal abstract int HasExited(int fd);
-
-    /// <summary>A task completing with the exit status (as <see cref="GetExit"/> would give it), failing
-    /// with <see cref="ProcessDescriptorException"/>, or canceled. Watched by one background thread.</summary>
-    internal abstract Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation);
-
-    private static ProcdescBackend Create()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            var linux = Linux.LinuxBackend.TryCreate(out string? why);
-            if (linux is not null)
-                return linux;
-            return new UnsupportedBackend(why!);
-        }
-        if (OperatingSystem.IsFreeBSD())
-            return new FreeBsd.FreeBsdBackend();
-        return new UnsupportedBackend($"{System.Runtime.InteropServices.RuntimeInformation.OSDescription} has no Procdesc backend");
-    }
 }

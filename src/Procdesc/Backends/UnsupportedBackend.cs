@@ -25,10 +25,8 @@ internal sealed class UnsupportedBackend(string reason) : ProcdescBackend
     internal override int Close(int fd) => Interop.Libc.close(fd) == 0 ? 0 : LastError.FailFromLastPInvoke();
     internal override int Poll(Pollfd[] fds, int timeout) => LastError.Fail(Errno.ENOSYS);
     internal override int FStat(int fd, out Stat stat) { stat = default; return LastError.Fail(Errno.ENOSYS); }
-    internal override int Describe(int fd, out int pid, out PdFlags flags) { pid = 0; flags = 0; return LastError.Fail(Errno.ENOSYS); }
-    internal override int GetExit(int fd, bool block, out ExitStatus status) { status = default; return LastError.Fail(Errno.ENOSYS); }
-    internal override int HasExited(int fd) => LastError.Fail(Errno.ENOSYS);
+    internal override int ChildOf(int fd, out int pid, out bool daemon) { pid = 0; daemon = false; return LastError.Fail(Errno.ENOSYS); }
+    internal override int TakeExit(int fd, bool block, out ExitStatus status) { status = default; return LastError.Fail(Errno.ENOSYS); }
+    internal override int WatchExit(int fd, ExitWatcher watcher) => LastError.Fail(Errno.ENOSYS);
     internal override void KillBeforeDispose(int fd, bool objectLayerWaitBlocked) { }
-    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation) =>
-        Task.FromException<ExitStatus>(ProcessDescriptorException.FromCanonical("wait", Errno.ENOSYS));
 }

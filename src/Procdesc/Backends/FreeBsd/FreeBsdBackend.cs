@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Procdesc.Interop;
@@ -10,28 +9,41 @@ namespace Procdesc.Backends.FreeBsd;
 /// FreeBSD: the kernel's own process descriptors. pdgetpid and pdkill are libc's; pdwait is libc's
 /// on 15.1 and emulated with wait6 before; pdwait4 is pdwait's wait4-shaped twin; poll, fstat and
 /// kill-on-close (at close and at the holder's death, counting every copy in every process) are
-/// the kernel's. Only creation goes through the C helper, and only the object layer keeps state:
-/// the exit status of each child it reaped, for every later waiter.
+/// the kernel's. Only creation goes through the C helper, and the library keeps one thing per
+/// child: its PD_DAEMON flag and, once reaped, its exit status for every later waiter, in the
+/// shared store (<see cref="PidBook"/>: keyed by pid, evicted by census once no descriptor names it).
 /// </summary>
 internal sealed unsafe class FreeBsdBackend : ProcdescBackend
 {
     private const int EWOULDBLOCK = FreeBsdWaits.EWOULDBLOCK;
 
-    // The exit status of each child the library reaped (object layer, pdwait4 or pdwait), by pid;
-    // a pid the library hands out again (pdfork) drops the old entry. The kernel keeps nothing
+    // The PD_DAEMON flag and the kept exit status of each child, by pid. The kernel keeps nothing
     // after a reap.
-    private readonly ConcurrentDictionary<int, ExitStatus> _keptByPid = new();
+    private readonly PidBook _book;
+    private readonly KeptExits _exits;
 
     // Held around every object-layer take of a status (always WNOHANG) and every store into
-    // _keptByPid, so that a waiter who finds the child already reaped (ESRCH) finds the status
+    // the kept statuses, so that a waiter who finds the child already reaped (ESRCH) finds the status
     // its reaper kept: with several threads blocked in pdwait on one child, the losers would
     // otherwise wake with ESRCH before the winner has stored it. Never held while blocking.
     private readonly object _reapGate = new();
-    private readonly ConcurrentDictionary<int, bool> _daemonByPid = new();
 
     private readonly KqueueReactor _reactor;
 
-    internal FreeBsdBackend() => _reactor = new KqueueReactor(this);
+    internal FreeBsdBackend()
+    {
+        NativePollfd[] scratch = OpenNumbersByPoll.NewScratch();
+        _exits = new KeptExits();
+        _book = new PidBook(_exits, () => PidBook.PidsBehindOpenDescriptors(PidOf, scratch));
+        _reactor = new KqueueReactor(OnExit);
+    }
+
+    /// <summary>The pid behind a process descriptor, or 0.</summary>
+    private static int PidOf(int fd)
+    {
+        int pid;
+        return FreeBsdLibc.pdgetpid(fd, &pid) == 0 ? pid : 0;
+    }
 
     internal override string Name => FreeBsdWaits.NativePdwait ? "freebsd-native" : "freebsd-native (pdwait emulated with wait6)";
 
@@ -58,8 +70,7 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         }
         if (error != 0)
             return LastError.Fail(error);
-        _keptByPid.TryRemove(pid, out _);
-        _daemonByPid[pid] = (flags & PdSyscall.PD_DAEMON) != 0;
+        _book.Created(pid, (flags & (int)PdFlags.Daemon) != 0);
         fd = pd;
         return pid;
     }
@@ -119,14 +130,19 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if ((options & PdWaitOptions.WNOWAIT) != 0 || code is not (PdSigInfo.CLD_EXITED or PdSigInfo.CLD_KILLED or PdSigInfo.CLD_DUMPED))
             return;
         lock (_reapGate)
-            _keptByPid[pid] = new ExitStatus(pid, status, usage);
+            _exits.Keep((ulong)pid, new ExitStatus(pid, status, usage));
     }
 
     internal override int Close(int fd)
     {
         if (Libc.close(fd) != 0)
             return LastError.FailFromLastPInvoke();
-        _reactor.Forget(fd);
+        // The kernel dropped the exit watch placed through this number: if no other number
+        // watches the child, its watchers cannot be told (the kernel kills, unless PD_DAEMON,
+        // and reaps it if this was the last copy; the status is lost with it).
+        if (_reactor.Forget(fd, out ulong pid))
+            _exits.FailWatchers(pid, (int)Errno.ECHILD);
+        _book.Closed();
         return 0;
     }
 
@@ -149,22 +165,16 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
     internal override int FStat(int fd, out Stat stat) =>
         FreeBsdStat.Full(fd, out stat) == 0 ? 0 : LastError.FailFromLastPInvoke();
 
-    internal override int Describe(int fd, out int pid, out PdFlags flags)
+    internal override int ChildOf(int fd, out int pid, out bool daemon)
     {
-        flags = PdFlags.None;
+        daemon = false;
         if (PdGetPid(fd, out pid) != 0)
             return -1;
-        int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
-        if (fdFlags < 0)
-            return LastError.FailFromLastPInvoke();
-        if (_daemonByPid.TryGetValue(pid, out bool daemon) && daemon)
-            flags |= PdFlags.Daemon;
-        if ((fdFlags & Libc.FD_CLOEXEC) != 0)
-            flags |= PdFlags.CloExec;
+        daemon = _exits.IsDaemon((ulong)pid);
         return 0;
     }
 
-    internal override int GetExit(int fd, bool block, out ExitStatus status)
+    internal override int TakeExit(int fd, bool block, out ExitStatus status)
     {
         status = default;
         int pid;
@@ -184,12 +194,12 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
                     if (r == 0)
                     {
                         status = new ExitStatus(pid, raw, usage[0].ToRusage());
-                        _keptByPid[pid] = status;
+                        _exits.Keep((ulong)pid, status);
                         return 1;
                     }
                 } while (errno == (int)Errno.EINTR);
                 if (errno == (int)Errno.ESRCH)
-                    return _keptByPid.TryGetValue(pid, out status) ? 1 : LastError.Fail(Errno.ECHILD);
+                    return _exits.TryGet((ulong)pid, out status) ? 1 : LastError.Fail(Errno.ECHILD);
                 if (errno != EWOULDBLOCK)
                     return LastError.Fail(errno);
             }
@@ -217,27 +227,34 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         int pid;
         if (!objectLayerWaitBlocked || FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return;
-        if (!_daemonByPid.TryGetValue(pid, out bool daemon) || !daemon)
+        if (!_exits.IsDaemon((ulong)pid))
             FreeBsdLibc.pdkill(fd, 9);
     }
 
-    internal override int HasExited(int fd)
+    internal override int WatchExit(int fd, ExitWatcher watcher)
     {
-        var probe = new NativePollfd { Fd = fd, Events = Libc.POLLIN };
-        if (Libc.poll(&probe, 1, 0) < 0)
-            return LastError.FailFromLastPInvoke();
-        if ((probe.Revents & Libc.POLLNVAL) != 0)
-            return LastError.Fail(Errno.EBADF);
-        return (probe.Revents & Libc.POLLHUP) != 0 ? 1 : 0;
+        int r = TakeExit(fd, block: false, out ExitStatus status);
+        if (r < 0)
+            return -1;
+        if (r == 1)
+        {
+            watcher.Exited(status);
+            return 0;
+        }
+        int pid = PidOf(fd);
+        if (_exits.Watch((ulong)pid, watcher) && !_reactor.Watch(fd, (ulong)pid, out int errno))
+        {
+            watcher.Withdraw();
+            return LastError.Fail(errno);
+        }
+        return 0;
     }
 
-    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
+    /// <summary>The reactor saw the child behind <paramref name="fd"/> exit: reap it through the
+    /// library's one path, which keeps the status and reports it to every watcher.</summary>
+    private void OnExit(int fd, ulong pid)
     {
-        int r = GetExit(fd, block: false, out ExitStatus status);
-        if (r == 1)
-            return Task.FromResult(status);
-        if (r < 0)
-            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromLastError("pdwait"));
-        return _reactor.WaitForExit(fd, cancellation);
+        if (TakeExit(fd, block: false, out _) < 0)
+            _exits.FailWatchers(pid, Marshal.GetLastPInvokeError());
     }
 }

@@ -1,67 +1,42 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using Mono.Unix.Native;
 using Procdesc.Interop;
 
 namespace Procdesc.Backends.FreeBsd;
 
 /// <summary>
-/// FreeBSD's one background thread for <see cref="ProcdescBackend.WaitForExitAsync"/>: kqueue's
-/// EVFILT_PROCDESC / NOTE_EXIT on the caller's descriptor (it fires even when registered after
-/// the exit). No copy of the descriptor is kept: a copy would keep the child alive past the
-/// caller's last close, which is the kernel's kill-on-close. Reaping and kill-on-close need no
-/// thread on FreeBSD: the kernel does them.
+/// FreeBSD's one background thread for exit watches: kqueue's EVFILT_PROCDESC / NOTE_EXIT on the
+/// caller's descriptor (it fires even when registered after the exit). No copy of the descriptor
+/// is kept: a copy would keep the child alive past the caller's last close, which is the kernel's
+/// kill-on-close. Reaping and kill-on-close need no thread on FreeBSD: the kernel does them. The
+/// watchers themselves are in the shared store; this only says which child exited.
 /// </summary>
 internal sealed unsafe class KqueueReactor
 {
-    private readonly FreeBsdBackend _backend;
+    private readonly Action<int, ulong> _onExit;
     private readonly int _kqueue;
-    private readonly ConcurrentDictionary<int, WaiterList> _waitersByFd = new();
+    // The numbers a watch is placed through, and the child (pid) each names: the kernel drops a
+    // watch when its number is closed.
+    private readonly Dictionary<int, ulong> _pidByFd = new();
 
-    /// <summary>The waiters of one descriptor number. Once completed (removed from the table) it is
-    /// closed, and a waiter that still finds it retries with a fresh list: otherwise a waiter
-    /// added between the removal and the snapshot would never be completed.</summary>
-    private sealed class WaiterList
+    /// <param name="onExit">Called on the reactor thread with the number and pid of a child that exited.</param>
+    internal KqueueReactor(Action<int, ulong> onExit)
     {
-        internal readonly List<TaskCompletionSource<ExitStatus>> Items = [];
-        internal bool Closed;
-    }
-
-    internal KqueueReactor(FreeBsdBackend backend)
-    {
-        _backend = backend;
+        _onExit = onExit;
         _kqueue = FreeBsdLibc.kqueue();
         if (_kqueue < 0)
             throw new InvalidOperationException($"kqueue failed: errno {Marshal.GetLastPInvokeError()}");
         new Thread(Run) { IsBackground = true, Name = "Procdesc exit reactor" }.Start();
     }
 
-    internal Task<ExitStatus> WaitForExit(int fd, CancellationToken cancellation)
+    /// <summary>The last unexpected exception of the background work.</summary>
+    internal static Exception? LastBackgroundError { get; private set; }
+
+    /// <summary>Places a one-shot exit watch through <paramref name="fd"/>; false with errno.</summary>
+    internal bool Watch(int fd, ulong pid, out int errno)
     {
-        var waiter = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        WaiterList list;
-        while (true)
-        {
-            list = _waitersByFd.GetOrAdd(fd, _ => new WaiterList());
-            lock (list)
-            {
-                if (!list.Closed)
-                {
-                    list.Items.Add(waiter);
-                    break;
-                }
-            }
-        }
-        if (cancellation.CanBeCanceled)
-        {
-            CancellationTokenRegistration registration = cancellation.UnsafeRegister(_ =>
-            {
-                lock (list)
-                    list.Items.Remove(waiter);
-                waiter.TrySetCanceled(cancellation);
-            }, null);
-            waiter.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
-        }
+        errno = 0;
+        lock (_pidByFd)
+            _pidByFd[fd] = pid;
         var change = new KEvent
         {
             Ident = (nuint)fd,
@@ -69,20 +44,26 @@ internal sealed unsafe class KqueueReactor
             Flags = FreeBsdLibc.EV_ADD | FreeBsdLibc.EV_ONESHOT,
             FFlags = FreeBsdLibc.NOTE_EXIT,
         };
-        if (FreeBsdLibc.kevent(_kqueue, &change, 1, null, 0, null) != 0)
-        {
-            int native = Marshal.GetLastPInvokeError();
-            Complete(fd, ProcessDescriptorException.FromNative("kevent", native));
-        }
-        return waiter.Task;
+        if (FreeBsdLibc.kevent(_kqueue, &change, 1, null, 0, null) == 0)
+            return true;
+        errno = Marshal.GetLastPInvokeError();
+        Forget(fd, out _);
+        return false;
     }
 
-    /// <summary>The descriptor was closed through the library: the kernel kills (unless PD_DAEMON)
-    /// and reaps the child, so its status can no longer reach the waiters.</summary>
-    internal void Forget(int fd)
+    /// <summary>The number was closed: its watch is gone. True, with the pid, when no other number
+    /// watches that child any more.</summary>
+    internal bool Forget(int fd, out ulong pid)
     {
-        if (_waitersByFd.ContainsKey(fd))
-            Complete(fd, ProcessDescriptorException.FromCanonical("wait (descriptor closed)", Errno.ECHILD));
+        lock (_pidByFd)
+        {
+            if (!_pidByFd.Remove(fd, out pid))
+                return false;
+            foreach (ulong other in _pidByFd.Values)
+                if (other == pid)
+                    return false;
+            return true;
+        }
     }
 
     private void Run()
@@ -97,39 +78,23 @@ internal sealed unsafe class KqueueReactor
                 if (events[i].Filter != FreeBsdLibc.EVFILT_PROCDESC)
                     continue;
                 int fd = (int)events[i].Ident;
+                ulong pid;
+                lock (_pidByFd)
+                {
+                    if (!_pidByFd.Remove(fd, out pid))
+                        continue; // closed meanwhile
+                }
                 try
                 {
-                    // Reap through the library's one path, so that every waiter, and every later
-                    // Wait on any copy, gets the same status.
-                    int r = _backend.GetExit(fd, block: false, out ExitStatus status);
-                    if (r == 1)
-                        Complete(fd, status);
-                    else if (r < 0)
-                        Complete(fd, ProcessDescriptorException.FromLastError("pdwait"));
+                    _onExit(fd, pid);
                 }
                 catch (Exception e)
                 {
-                    Complete(fd, e); // never let the reactor die
+                    // Never let the reactor die: the error is kept, and the child's watchers are
+                    // told by the next take of its status (every object-layer wait takes it).
+                    LastBackgroundError = e;
                 }
             }
         }
-    }
-
-    private void Complete(int fd, ExitStatus status) => Complete(fd, waiter => waiter.TrySetResult(status));
-
-    private void Complete(int fd, Exception error) => Complete(fd, waiter => waiter.TrySetException(error));
-
-    private void Complete(int fd, Action<TaskCompletionSource<ExitStatus>> complete)
-    {
-        if (!_waitersByFd.TryRemove(fd, out var list))
-            return;
-        TaskCompletionSource<ExitStatus>[] waiters;
-        lock (list)
-        {
-            list.Closed = true;
-            waiters = [.. list.Items];
-        }
-        foreach (var waiter in waiters)
-            complete(waiter);
     }
 }

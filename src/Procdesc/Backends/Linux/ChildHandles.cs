@@ -82,7 +82,7 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
                 return HandleOutcome.Gone;
             int opened = pidfd_open(record.Pid, 0);
             errno = opened < 0 ? Marshal.GetLastPInvokeError() : 0;
-            if (opened >= 0 && !IsProcessOf(opened, record))
+            if (opened >= 0 && !table.IsProcessOf(opened, record))
             {
                 Libc.CloseKeepingErrno(opened); // the pid belongs to another process now
                 return HandleOutcome.Gone;
@@ -177,46 +177,6 @@ internal sealed class ChildHandles(PidfdIdentity identity, OwnDescriptors own, C
     /// <summary>True when <paramref name="fd"/> names the record's process now.</summary>
     internal bool Names(int fd, ChildRecord record) =>
         identity.KeyOf(fd, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key && !own.IsOwn(fd);
-
-    /// <summary>
-    /// A fresh pidfd_open of the record's cached pid: is it the record's process? With pidfs its
-    /// inode says. With owner tags nothing in the file says, but the pid cannot belong to another
-    /// process while the record's child is not reaped (the zombie holds it), which the library
-    /// knows unless a foreign waiter took it (§10 L1): it must still be this process's child, the
-    /// table's record for that pid, and have started when the record's child did.
-    /// </summary>
-    private bool IsProcessOf(int fresh, ChildRecord record)
-    {
-        if (!identity.ReapsAtLastClose)
-            return identity.KeyOf(fresh, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key;
-        if (!record.CreatedHere || !table.TryGet(record.Key, out ChildRecord? current) || !ReferenceEquals(current, record))
-            return false;
-        unsafe
-        {
-            LinuxSiginfo info;
-            const int Any = WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT;
-            if (record.Parent is { } parent ? parent.Waitid(record.Pid, Any, out info, out _, out _) != 0
-                : waitid(P_PIDFD, fresh, &info, Any | __WALL, null) != 0)
-                return false; // not this process's (or the helper's) child: the pid was reaped elsewhere and reused
-        }
-        long started = ProcessFacts.Read(fresh).StartTimeUnixNs;
-        if (started != 0 && Math.Abs(started - record.StartTimeUnixNs) > 2_000_000_000)
-            return false; // a younger process that has the pid now
-        return identity.Adopt(fresh, record.Pid) == record.Key;
-    }
-
-    /// <summary>True when the record's process is gone for good: no pidfd_open of its pid gives it back.</summary>
-    internal bool IsGone(ChildRecord record)
-    {
-        if (record.Pid <= 0)
-            return true;
-        int opened = pidfd_open(record.Pid, 0);
-        if (opened < 0)
-            return Marshal.GetLastPInvokeError() is (int)Errno.ESRCH or (int)Errno.EINVAL;
-        bool same = IsProcessOf(opened, record);
-        Libc.CloseKeepingErrno(opened);
-        return !same;
-    }
 
     private int Snapshot(int fd, ChildRecord record, out FileIdentity made, out int errno)
     {

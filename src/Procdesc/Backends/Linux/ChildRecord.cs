@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace Procdesc.Backends.Linux;
 
 /// <summary>
@@ -36,6 +34,10 @@ internal sealed class ChildRecord
 
     /// <summary>This record's key in the exit reactor's epoll set (never 0, never reused).</summary>
     internal long Id { get; }
+
+    /// <summary>This record's key in the <see cref="KeptExits"/> store: its status once the library
+    /// reaped it, and its pending exit watchers, live there.</summary>
+    internal ulong ExitKey => (ulong)Id;
 
     /// <summary>What names the process behind every copy of its descriptor (<see cref="PidfdIdentity"/>):
     /// the pidfs inode, or the pid on kernels without pidfs.</summary>
@@ -79,15 +81,6 @@ internal sealed class ChildRecord
     /// <summary>A status that ends the child was consumed through the library (or the kernel's kept
     /// status was reported once), or the child is known to be gone: later waits answer ECHILD/ESRCH.</summary>
     internal bool Reaped { get; set; }
-
-    /// <summary>How the child ended, once the library reaped it (or reported the kernel's kept
-    /// status): every later object-layer wait, on any copy, gets this.</summary>
-    /// <remarks>Boxed: the status exists only after the reap, and inline it would make every live
-    /// record ~80 bytes larger.</remarks>
-    internal StrongBox<ExitStatus>? Final { get; set; }
-
-    /// <summary>Pending asynchronous waits (guarded by <see cref="Gate"/>).</summary>
-    internal List<ExitWaiter>? Waiters { get; set; }
 
     /// <summary>The library's own pidfd for the child (see remarks), or -1; guarded by <see cref="Gate"/>.</summary>
     internal int Held { get; set; } = -1;

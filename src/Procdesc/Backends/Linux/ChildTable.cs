@@ -1,6 +1,8 @@
+using System.Runtime.InteropServices;
 using System.Collections.Concurrent;
 using Mono.Unix.Native;
 using Procdesc.Interop;
+using static Procdesc.Interop.LinuxSyscalls;
 
 namespace Procdesc.Backends.Linux;
 
@@ -20,19 +22,15 @@ internal sealed class ChildTable
     // the old child may have lost its last descriptor behind the library's back.
     private readonly ConcurrentDictionary<int, ChildRecord> _lastSeenByFd = new();
     private readonly ReleaseCandidates _candidates;
-    private readonly Func<ChildRecord, bool> _isGone;
 
     /// <param name="identity">How this kernel tells processes apart.</param>
     /// <param name="own">The library's own descriptors.</param>
     /// <param name="candidates">Where children that may have lost their last copy are queued.</param>
-    /// <param name="isGone">Whether a child's process is gone for good (reaped by anyone; its pid
-    /// perhaps another's now), asked of the kernel (<see cref="ChildHandles.IsGone"/>).</param>
-    internal ChildTable(PidfdIdentity identity, OwnDescriptors own, ReleaseCandidates candidates, Func<ChildRecord, bool> isGone)
+    internal ChildTable(PidfdIdentity identity, OwnDescriptors own, ReleaseCandidates candidates)
     {
         Identity = identity;
         Own = own;
         _candidates = candidates;
-        _isGone = isGone;
     }
 
     /// <summary>How this kernel tells processes apart behind descriptor numbers.</summary>
@@ -80,7 +78,7 @@ internal sealed class ChildTable
             return kind;
         }
         if (key == 0 && Identity.ReapsAtLastClose && _lastSeenByFd.TryGetValue(fd, out ChildRecord? before)
-            && before.CreatedHere && !before.ZombieKept && _isGone(before))
+            && before.CreatedHere && !before.ZombieKept && IsGone(before))
         {
             // Owner tags: the file's process is reaped and its tag went with it. The number was the
             // child's and the child is gone (a foreign waiter took it, §10 L1): the number still
@@ -143,7 +141,7 @@ internal sealed class ChildTable
     /// <summary>What the table knows of the child with <paramref name="pid"/> (a diagnostic for tests' messages).</summary>
     internal string Diagnose(int pid) => string.Join("; ", _byKey.Values.Where(r => r.Pid == pid).Select(r =>
         $"record key {r.Key} reaped {r.Reaped} zombie kept {r.ZombieKept} released {r.Released} killed {r.Killed} held {r.Held} in flight {r.InFlight} release when idle {r.ReleaseWhenIdle} known number {r.KnownNumber}"))
-        + $"; last background error: {ExitReactor.LastBackgroundError?.Message ?? "none"}";
+        ;
 
     /// <summary>After the library found its own descriptors swept: every number it remembers is
     /// checked, and a child whose number no longer names it may have lost its last copy.</summary>
@@ -185,5 +183,45 @@ internal sealed class ChildTable
         {
             _lastSeenByFd[fd] = now;
         }
+    }
+
+    /// <summary>
+    /// A fresh pidfd_open of the record's cached pid: is it the record's process? With pidfs its
+    /// inode says. With owner tags nothing in the file says, but the pid cannot belong to another
+    /// process while the record's child is not reaped (the zombie holds it), which the library
+    /// knows unless a foreign waiter took it (§10 L1): it must still be this process's child, the
+    /// table's record for that pid, and have started when the record's child did.
+    /// </summary>
+    internal bool IsProcessOf(int fresh, ChildRecord record)
+    {
+        if (!Identity.ReapsAtLastClose)
+            return Identity.KeyOf(fresh, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key;
+        if (!record.CreatedHere || !TryGet(record.Key, out ChildRecord? current) || !ReferenceEquals(current, record))
+            return false;
+        unsafe
+        {
+            LinuxSiginfo info;
+            const int Any = WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT;
+            if (record.Parent is { } parent ? parent.Waitid(record.Pid, Any, out info, out _, out _) != 0
+                : waitid(P_PIDFD, fresh, &info, Any | __WALL, null) != 0)
+                return false; // not this process's (or the helper's) child: the pid was reaped elsewhere and reused
+        }
+        long started = ProcessFacts.Read(fresh).StartTimeUnixNs;
+        if (started != 0 && Math.Abs(started - record.StartTimeUnixNs) > 2_000_000_000)
+            return false; // a younger process that has the pid now
+        return Identity.Adopt(fresh, record.Pid) == record.Key;
+    }
+
+    /// <summary>True when the record's process is gone for good: no pidfd_open of its pid gives it back.</summary>
+    internal bool IsGone(ChildRecord record)
+    {
+        if (record.Pid <= 0)
+            return true;
+        int opened = pidfd_open(record.Pid, 0);
+        if (opened < 0)
+            return Marshal.GetLastPInvokeError() is (int)Errno.ESRCH or (int)Errno.EINVAL;
+        bool same = IsProcessOf(opened, record);
+        Libc.CloseKeepingErrno(opened);
+        return !same;
     }
 }

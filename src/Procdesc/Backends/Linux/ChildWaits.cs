@@ -55,7 +55,7 @@ internal static unsafe class ChildWaits
     /// process); <paramref name="linuxOptions"/> are host wait bits. With
     /// <paramref name="reapAtLastClose"/> (<see cref="PidfdIdentity.ReapsAtLastClose"/>) an exit is
     /// taken without the kernel's reap, which <see cref="ReapKeptZombie"/> does later.</summary>
-    internal static WaitOutcome TryConsume(ChildRecord record, int pidfd, int linuxOptions, bool reapAtLastClose, out WaitReport report, out int errno)
+    internal static WaitOutcome TryConsume(ChildRecord record, int pidfd, int linuxOptions, bool reapAtLastClose, KeptExits exits, out WaitReport report, out int errno)
     {
         report = default;
         errno = 0;
@@ -92,7 +92,7 @@ internal static unsafe class ChildWaits
                 {
                     report = FromStatusWord(record, kept);
                     if ((linuxOptions & WNOWAIT) == 0)
-                        MarkReaped(record, report);
+                        MarkReaped(record, report, exits);
                     return WaitOutcome.Reported;
                 }
                 record.Reaped = true;
@@ -104,7 +104,7 @@ internal static unsafe class ChildWaits
             report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
             if (info.Code is CLD_EXITED or CLD_KILLED or CLD_DUMPED && (linuxOptions & WNOWAIT) == 0)
             {
-                MarkReaped(record, report);
+                MarkReaped(record, report, exits);
                 record.ZombieKept = keepZombie;
             }
             return WaitOutcome.Reported;
@@ -162,10 +162,10 @@ internal static unsafe class ChildWaits
     }
 
     /// <summary>The status is consumed: C-shaped waits now answer ECHILD/ESRCH, object-layer waits this status.</summary>
-    private static void MarkReaped(ChildRecord record, in WaitReport report)
+    private static void MarkReaped(ChildRecord record, in WaitReport report, KeptExits exits)
     {
         record.Reaped = true;
-        record.Final = new(new ExitStatus(report.Pid, report.ToStatusWord(), report.ToRusage()));
+        exits.Keep(record.ExitKey, new ExitStatus(report.Pid, report.ToStatusWord(), report.ToRusage()));
     }
 
     /// <summary>Blocks until the child has something matching <paramref name="linuxOptions"/> to
@@ -188,9 +188,9 @@ internal static unsafe class ChildWaits
     /// FreeBSD's blocked pdwait holds the file, and blocks on a pidfd of the library's for the child.
     /// </summary>
     internal static WaitOutcome Wait(ChildRecord record, int fd, int linuxOptions, ChildHandles handles,
-        ReleaseCandidates candidates, out WaitReport report, out int errno)
+        ReleaseCandidates candidates, KeptExits exits, out WaitReport report, out int errno)
     {
-        WaitOutcome outcome = TryConsume(record, fd, linuxOptions, handles.ReapsAtLastClose, out report, out errno);
+        WaitOutcome outcome = TryConsume(record, fd, linuxOptions, handles.ReapsAtLastClose, exits, out report, out errno);
         if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
             return outcome;
         record.BeginInFlight();
@@ -229,7 +229,7 @@ internal static unsafe class ChildWaits
                     }
                     current = own.Fd;
                 }
-                outcome = TryConsume(record, current, linuxOptions, handles.ReapsAtLastClose, out report, out errno);
+                outcome = TryConsume(record, current, linuxOptions, handles.ReapsAtLastClose, exits, out report, out errno);
                 if (outcome != WaitOutcome.NothingYet)
                     return outcome;
             }

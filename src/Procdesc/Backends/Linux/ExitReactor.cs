@@ -8,7 +8,7 @@ namespace Procdesc.Backends.Linux;
 
 /// <summary>
 /// The one background thread that watches children's exits (one epoll set) for every purpose:
-/// completing <see cref="WaitForExit"/> tasks, and doing what FreeBSD's kernel does when a process
+/// reporting to <see cref="Watch"/>ers, and doing what FreeBSD's kernel does when a process
 /// descriptor's last copy goes away — kill the child (unless PD_DAEMON) and reap it, never leaving a
 /// zombie. Candidates for the latter come from <see cref="ReleaseCandidates"/>; one census of
 /// /proc/self/fd per batch confirms that no copy (a dup, a received or pidfd_open'd one) is left.
@@ -40,6 +40,7 @@ internal sealed unsafe class ExitReactor
     private readonly CopyCensus _census;
     private readonly ReactorHandles _reactor;
     private readonly ReleaseCandidates _candidates;
+    private readonly KeptExits _exits;
     private readonly ConcurrentDictionary<long, ChildRecord> _watched = new();
     private readonly ConcurrentQueue<ChildRecord> _toWatch = new();
     // Reactor thread only:
@@ -49,8 +50,9 @@ internal sealed unsafe class ExitReactor
     private long _deferredSince, _retryDue;
     private int _retryDelayMs = FirstRetryDelayMs;
 
-    internal ExitReactor(ChildTable table, ChildHandles handles, CopyCensus census, ReactorHandles reactor, ReleaseCandidates candidates)
+    internal ExitReactor(ChildTable table, ChildHandles handles, CopyCensus census, ReactorHandles reactor, ReleaseCandidates candidates, KeptExits exits)
     {
+        _exits = exits;
         _table = table;
         _handles = handles;
         _census = census;
@@ -65,29 +67,23 @@ internal sealed unsafe class ExitReactor
     internal static Exception? LastBackgroundError { get; private set; }
 
     /// <summary>
-    /// A task that completes with the child's exit status when it exits (the reactor reaps it;
+    /// Reports the child's exit to <paramref name="watcher"/> when it exits (the reactor reaps it;
     /// the status is kept for every other waiter), or at once if it already has. <paramref name="fd"/>
     /// is the caller's number for the child, watched directly: the library takes no descriptor.
     /// </summary>
-    internal Task<ExitStatus> WaitForExit(ChildRecord record, int fd, CancellationToken cancellation)
+    internal void Watch(ChildRecord record, int fd, ExitWatcher watcher)
     {
-        var waiter = new ExitWaiter();
         lock (record.Gate)
         {
-            if (record.Final is { } final)
-                return Task.FromResult(final.Value);
-            if (record.Reaped)
-                return Task.FromException<ExitStatus>(Failure("wait", (int)Errno.ECHILD));
-            (record.Waiters ??= []).Add(waiter);
-        }
-        if (cancellation.CanBeCanceled)
-        {
-            waiter.Registration = cancellation.UnsafeRegister(_ =>
+            // Under the record's lock: Finish marks the record reaped under it before it fails
+            // the watchers, so a watcher either is added before that or sees the reap here.
+            if (record.Reaped && !_exits.TryGet(record.ExitKey, out _))
             {
-                lock (record.Gate)
-                    record.Waiters?.Remove(waiter);
-                waiter.TrySetCanceled(cancellation);
-            }, null);
+                watcher.Failed((int)Errno.ECHILD);
+                return;
+            }
+            if (!_exits.Watch(record.ExitKey, watcher))
+                return; // the kept status was reported at once
         }
         _watched[record.Id] = record;
         if (!_reactor.Watch(fd, (ulong)record.Id, out _))
@@ -97,7 +93,6 @@ internal sealed unsafe class ExitReactor
             _toWatch.Enqueue(record);
             _reactor.Wake();
         }
-        return waiter.Task;
     }
 
     private void Run()
@@ -154,7 +149,7 @@ internal sealed unsafe class ExitReactor
     {
         if (!_reactor.Ensure(out bool remade, out int errno))
         {
-            LastBackgroundError = Failure("exit reactor: epoll", errno);
+            LastBackgroundError = new BackgroundError("exit reactor: epoll", errno);
             Thread.Sleep(_retryDelayMs);
             _retryDelayMs = Math.Min(_retryDelayMs * 2, LongestRetryDelayMs);
             return;
@@ -199,7 +194,7 @@ internal sealed unsafe class ExitReactor
             foreach (ChildRecord record in _deferred)
                 Retry(record, Work.Census);
             _deferred.Clear();
-            LastBackgroundError = Failure("exit reactor: /proc/self/fd", errno);
+            LastBackgroundError = new BackgroundError("exit reactor: /proc/self/fd", errno);
             return;
         }
         // A child still copied keeps the descriptor its close made (if any) until it is released:
@@ -275,7 +270,7 @@ internal sealed unsafe class ExitReactor
     {
         bool wanted;
         lock (record.Gate)
-            wanted = !record.Reaped && (record.Released || record.Waiters is { Count: > 0 });
+            wanted = !record.Reaped && (record.Released || _exits.HasWatchers(record.ExitKey));
         if (!wanted)
             return !record.Released || Forget(record);
         if (!TryAcquire(record, hold: record.Released, out ChildHandle handle, out bool done))
@@ -324,7 +319,7 @@ internal sealed unsafe class ExitReactor
 
     private WaitOutcome Settle(ChildRecord record, int pidfd)
     {
-        WaitOutcome outcome = ChildWaits.TryConsume(record, pidfd, WEXITED, _handles.ReapsAtLastClose, out _, out int errno);
+        WaitOutcome outcome = ChildWaits.TryConsume(record, pidfd, WEXITED, _handles.ReapsAtLastClose, _exits, out _, out int errno);
         if (outcome == WaitOutcome.Failed && ChildHandles.IsShortage(errno))
             return WaitOutcome.NothingYet;
         if (outcome != WaitOutcome.NothingYet)
@@ -335,22 +330,11 @@ internal sealed unsafe class ExitReactor
     /// <summary>The child is reaped (or gone): every pending wait completes, and a released record goes.</summary>
     private void Finish(ChildRecord record, WaitOutcome outcome, int errno)
     {
-        List<ExitWaiter>? waiters;
-        ExitStatus? final;
         lock (record.Gate)
-        {
             record.Reaped = true;
-            waiters = record.Waiters;
-            record.Waiters = null;
-            final = record.Final?.Value;
-        }
         _watched.TryRemove(record.Id, out _);
-        if (waiters is not null)
-        {
-            var error = final is null ? Failure("wait", outcome == WaitOutcome.Failed ? errno : (int)Errno.ECHILD) : null;
-            foreach (ExitWaiter waiter in waiters)
-                waiter.Complete(final, error);
-        }
+        // A kept status reached the watchers when it was kept; any still waiting get the errno.
+        _exits.FailWatchers(record.ExitKey, outcome == WaitOutcome.Failed ? errno : (int)Errno.ECHILD);
         if (record.Released && !Forget(record))
             Retry(record, Work.Release);
     }
@@ -377,6 +361,7 @@ internal sealed unsafe class ExitReactor
         }
         _handles.Release(record);
         _table.Forget(record);
+        _exits.Evict(record.ExitKey);
         return true;
     }
 
@@ -386,9 +371,6 @@ internal sealed unsafe class ExitReactor
             _retryDue = Environment.TickCount64 + _retryDelayMs;
         _retry.Add((record, work));
     }
-
-    private static ProcessDescriptorException Failure(string operation, int nativeErrno) =>
-        ProcessDescriptorException.FromNative(operation, nativeErrno);
 
     private void RunRetries()
     {

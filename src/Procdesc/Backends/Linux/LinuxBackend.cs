@@ -20,6 +20,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     private readonly ExitReactor _reactor;
     private readonly SpawnerThread _spawner = new();
     private readonly ParentHelper _parent;
+    private readonly KeptExits _exits = new();
 
     private LinuxBackend(PidfdIdentity identity)
     {
@@ -28,14 +29,18 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         var reactorHandles = new ReactorHandles(own);
         _candidates = new ReleaseCandidates(reactorHandles);
         _census = new CopyCensus(identity, own);
-        _table = new ChildTable(identity, own, _candidates, record => _handles!.IsGone(record));
+        _table = new ChildTable(identity, own, _candidates);
         _handles = new ChildHandles(identity, own, _census, _table);
         _parent = new ParentHelper(own, _spawner);
-        _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates);
+        _reactor = new ExitReactor(_table, _handles, _census, reactorHandles, _candidates, _exits);
     }
 
     /// <summary>What the library knows of a child (tests put it in their failure messages).</summary>
-    internal string Diagnose(int pid) => _table.Diagnose(pid);
+    internal string Diagnose(int pid) => _table.Diagnose(pid)
+        + $"; last background error: {ExitReactor.LastBackgroundError?.Message ?? "none"}";
+
+    /// <summary>Entries in the kept-status store (tests check that they do not outlive their children).</summary>
+    internal int KeptExitCount => _exits.Count;
 
     /// <summary>The kernel tier's way of naming processes behind descriptor numbers (contract §12).</summary>
     internal PidfdIdentity Identity { get; }
@@ -80,7 +85,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     {
         fd = -1;
 
-        bool daemon = (flags & PdSyscall.PD_DAEMON) != 0;
+        bool daemon = (flags & (int)PdFlags.Daemon) != 0;
         bool kernelKills = child.KernelKillOnClose; // never with PD_DAEMON (PdSyscall checked)
         int pidfd = -1, pid = 0, error;
         long startTime = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
@@ -98,7 +103,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return LastError.Fail(error);
 
         ulong key = Identity.Adopt(pidfd, pid);
-        if ((flags & PdSyscall.PD_CLOEXEC) == 0)
+        if ((flags & (int)PdFlags.CloExec) == 0)
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
         // The caller's descriptor is the only one: the library takes its own only when it must act
         // without the caller (after the last close).
@@ -160,7 +165,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         rusage = default;
         if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno);
-        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options) | WEXITED, _handles, _candidates, out WaitReport report, out errno))
+        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options) | WEXITED, _handles, _candidates, _exits, out WaitReport report, out errno))
         {
             case WaitOutcome.Reported:
                 status = report.ToStatusWord();
@@ -185,7 +190,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             return LastError.Fail(errno);
         if (kind == DescriptorKind.NotProcdesc)
             return LastError.Fail(Errno.EINVAL);
-        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options), _handles, _candidates, out WaitReport report, out errno))
+        switch (ChildWaits.Wait(record, fd, ToLinuxOptions(options), _handles, _candidates, _exits, out WaitReport report, out errno))
         {
             case WaitOutcome.Reported:
                 var numbering = Numbering.HostNumbering.Current;
@@ -319,34 +324,30 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         return 0;
     }
 
-    internal override int Describe(int fd, out int pid, out PdFlags flags)
+    internal override int ChildOf(int fd, out int pid, out bool daemon)
     {
         pid = 0;
-        flags = PdFlags.None;
+        daemon = false;
         if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno);
         if (!record.CreatedHere)
             return LastError.Fail(Errno.EBADF); // not a child of this library: nothing to own
-        int fdFlags = Libc.fcntl(fd, Libc.F_GETFD, 0);
-        if (fdFlags < 0)
-            return LastError.FailFromLastPInvoke();
         pid = record.Pid;
-        flags = (record.Daemon ? PdFlags.Daemon : 0) | ((fdFlags & Libc.FD_CLOEXEC) != 0 ? PdFlags.CloExec : 0);
+        daemon = record.Daemon;
         return 0;
     }
 
-    internal override int GetExit(int fd, bool block, out ExitStatus status)
+    internal override int TakeExit(int fd, bool block, out ExitStatus status)
     {
-        status = default;
         if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
-            return LastError.Fail(errno);
-        WaitOutcome outcome = record.Final is not null ? WaitOutcome.Gone
-            : ChildWaits.Wait(record, fd, WEXITED | (block ? 0 : WNOHANG), _handles, _candidates, out _, out errno);
-        if (record.Final is { } final)
         {
-            status = final.Value;
-            return 1;
+            status = default;
+            return LastError.Fail(errno);
         }
+        WaitOutcome outcome = _exits.TryGet(record.ExitKey, out status) ? WaitOutcome.Gone
+            : ChildWaits.Wait(record, fd, WEXITED | (block ? 0 : WNOHANG), _handles, _candidates, _exits, out _, out errno);
+        if (_exits.TryGet(record.ExitKey, out status))
+            return 1;
         return outcome switch
         {
             WaitOutcome.NothingYet => 0,
@@ -355,23 +356,14 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         };
     }
 
-    internal override int HasExited(int fd)
+    internal override int WatchExit(int fd, ExitWatcher watcher)
     {
         if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
             return LastError.Fail(errno);
-        if (record.Final is not null || record.Reaped)
-            return 1;
-        var probe = new NativePollfd { Fd = fd, Events = Libc.POLLIN };
-        return Libc.poll(&probe, 1, 0) < 0 ? LastError.FailFromLastPInvoke() : (probe.Revents & Libc.POLLIN) != 0 ? 1 : 0;
-    }
-
-    internal override Task<ExitStatus> WaitForExitAsync(int fd, CancellationToken cancellation)
-    {
-        if (_table.Resolve(fd, out ChildRecord record, out int errno) != DescriptorKind.Procdesc)
-            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromNative("wait", errno));
         if (!record.CreatedHere)
-            return Task.FromException<ExitStatus>(ProcessDescriptorException.FromCanonical("wait", Errno.ECHILD));
-        return _reactor.WaitForExit(record, fd, cancellation);
+            return LastError.Fail(Errno.ECHILD);
+        _reactor.Watch(record, fd, watcher);
+        return 0;
     }
 
     /// <summary>What FreeBSD's procdesc fstat reports (contract §8).</summary>

@@ -10,13 +10,10 @@ namespace Procdesc.Backends.Linux;
 /// from its next open or pdfork, as on FreeBSD. The handle is checked before each listing (a sweep
 /// may have closed it) and opened again when it is gone. Where /proc cannot be opened (a sandbox
 /// unmounted it after start-up: .NET itself cannot start without it), the numbers are found by
-/// poll(2), which marks every number that is not open POLLNVAL: one call per 4,096 numbers, up to
-/// the kernel's default descriptor ceiling (1,048,576), a few milliseconds in all.
+/// poll(2) (<see cref="OpenNumbersByPoll"/>).
 /// </summary>
 internal sealed unsafe class OpenDescriptorList
 {
-    private const int PollChunk = 4096, NrOpenDefault = 1 << 20;
-
     private readonly OwnDescriptors _own;
     private readonly object _gate = new(); // the handle's offset is shared: one listing at a time
     private readonly byte[] _buffer = GC.AllocateArray<byte>(32 * 1024, pinned: true);
@@ -26,41 +23,10 @@ internal sealed unsafe class OpenDescriptorList
 
     internal OpenDescriptorList(OwnDescriptors own) => _own = own;
 
-    /// <summary>Without /proc: every number poll(2) does not mark POLLNVAL is open.</summary>
-    private bool ForEachByPoll(Action<int> visit, out int errno)
-    {
-        errno = 0;
-        ulong* limits = stackalloc ulong[2];
-        long soft = Libc.getrlimit(Libc.RLIMIT_NOFILE, limits) == 0 ? (long)Math.Min(limits[0], NrOpenDefault) : NrOpenDefault;
-        // poll refuses more entries than RLIMIT_NOFILE; with almost none allowed, try again later.
-        int chunk = (int)Math.Min(PollChunk, soft);
-        if (chunk < 64)
-        {
-            errno = (int)Mono.Unix.Native.Errno.EMFILE;
-            return false;
-        }
-        // The library's own descriptors may sit above a limit lowered since they were made.
-        long ceiling = Math.Max(soft, _own.Floor + 1024);
-        NativePollfd[] probe = _probe ??= GC.AllocateArray<NativePollfd>(PollChunk, pinned: true);
-        fixed (NativePollfd* p = probe)
-        {
-            for (long first = 0; first < ceiling; first += chunk)
-            {
-                int count = (int)Math.Min(chunk, ceiling - first);
-                for (int i = 0; i < count; i++)
-                    p[i] = new NativePollfd { Fd = (int)(first + i) };
-                if (Libc.poll(p, (ulong)count, 0) < 0)
-                {
-                    errno = Marshal.GetLastPInvokeError();
-                    return false;
-                }
-                for (int i = 0; i < count; i++)
-                    if ((p[i].Revents & Libc.POLLNVAL) == 0)
-                        visit(p[i].Fd);
-            }
-        }
-        return true;
-    }
+    /// <summary>Without /proc: every number poll(2) does not mark POLLNVAL is open (the library's
+    /// own descriptors may sit above a limit lowered since they were made).</summary>
+    private bool ForEachByPoll(Action<int> visit, out int errno) =>
+        OpenNumbersByPoll.ForEach(visit, _own.Floor + 1024, _probe ??= OpenNumbersByPoll.NewScratch(), out errno);
 
     /// <summary>
     /// Calls <paramref name="visit"/> with every open descriptor number but the listing's own

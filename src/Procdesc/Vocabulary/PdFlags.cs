@@ -7,7 +7,7 @@ public enum PdFlags
     /// <summary>Kill-on-close, and the descriptor is inherited by programs this process executes later.</summary>
     None = 0,
     /// <summary>PD_DAEMON: the child survives the close of its last descriptor and this process's end.</summary>
-    Daemon = PdSyscall.PD_DAEMON,
+    Daemon = 0x1,
     /// <summary>PD_CLOEXEC: the descriptor is close-on-exec.</summary>
-    CloExec = PdSyscall.PD_CLOEXEC,
+    CloExec = 0x2,
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Procdesc.Tests.Support;
+namespace Procdesc.TestSupport;
 
 /// <summary>
 /// One factor for every bound the tests set (waits for a child's exit, a host's line, a tool's end):

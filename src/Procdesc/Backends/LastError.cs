@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Procdesc.Numbering;
 
-namespace Procdesc;
+namespace Procdesc.Backends;
 
 /// <summary>The errno of the calling thread's last failed PdSyscall call, native and canonical.</summary>
 internal static class LastError

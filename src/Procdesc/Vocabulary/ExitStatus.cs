@@ -9,19 +9,19 @@ namespace Procdesc;
 public readonly record struct ExitStatus(int Pid, int RawStatus, Rusage Usage)
 {
     /// <summary>The child exited normally.</summary>
-    public bool Exited => PdSyscall.WIFEXITED(RawStatus);
+    public bool Exited => WaitStatus.Exited(RawStatus);
 
     /// <summary>The exit code of a normal exit; -1 otherwise.</summary>
-    public int ExitCode => Exited ? PdSyscall.WEXITSTATUS(RawStatus) : -1;
+    public int ExitCode => Exited ? WaitStatus.ExitCode(RawStatus) : -1;
 
     /// <summary>The child was killed by a signal.</summary>
-    public bool Signaled => PdSyscall.WIFSIGNALED(RawStatus);
+    public bool Signaled => WaitStatus.Signaled(RawStatus);
 
     /// <summary>The signal that killed the child (canonical numbering); null after a normal exit.</summary>
-    public Signum? TermSignal => Signaled ? PdSyscall.WTERMSIG(RawStatus) : null;
+    public Signum? TermSignal => Signaled ? WaitStatus.TermSignal(RawStatus) : null;
 
     /// <summary>The child dumped core as it died.</summary>
-    public bool CoreDumped => PdSyscall.WCOREDUMP(RawStatus);
+    public bool CoreDumped => WaitStatus.CoreDumped(RawStatus);
 
     /// <summary>"exited with code 3", "killed by SIGKILL (core dumped)".</summary>
     public override string ToString() => Exited

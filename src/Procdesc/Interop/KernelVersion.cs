@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Procdesc;
+namespace Procdesc.Interop;
 
 /// <summary>uname(2)'s release, and its leading numbers.</summary>
 internal static unsafe partial class KernelVersion
@@ -21,7 +21,7 @@ internal static unsafe partial class KernelVersion
         // symbol, which a P/Invoke reaches, is the old ABI's __xuname(32, …) (lib/libc/gen/uname.c).
         int field = OperatingSystem.IsFreeBSD() ? 32 : 65;
         byte* buffer = stackalloc byte[field * 6];
-        if (Interop.Libc.uname(buffer) != 0)
+        if (Libc.uname(buffer) != 0)
             return "unknown";
         var release = new ReadOnlySpan<byte>(buffer + 2 * field, field);
         int end = release.IndexOf((byte)0);

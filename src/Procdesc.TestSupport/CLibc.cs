@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Procdesc.Compat.Tests.Support;
+namespace Procdesc.TestSupport;
 
 /// <summary>
 /// The libc calls the suite makes behind the library's back to check what it did. Only calls that
@@ -22,6 +22,8 @@ internal static unsafe partial class CLibc
     internal const int AF_UNIX = 1, SOCK_STREAM = 1;
     internal const int WNOHANG = 1;
     internal const int RLIMIT_CORE = 4;
+    /// <summary>Not shared: Linux 7, FreeBSD 8.</summary>
+    internal static readonly int RLIMIT_NOFILE = FreeBsd ? 8 : 7;
     internal const int EPERM = 1, ESRCH = 3, EINTR = 4, EBADF = 9, ECHILD = 10, EINVAL = 22;
     internal const int SIGKILL = 9, SIGTERM = 15, SIGWINCH = 28;
 
@@ -49,12 +51,13 @@ internal static unsafe partial class CLibc
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint read(int fd, byte* buffer, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint write(int fd, byte* buffer, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int waitpid(int pid, int* status, int options);
-    [LibraryImport(Lib, SetLastError = true)] private static partial int waitid(int idtype, long id, byte* siginfo, int options);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int waitid(int idtype, long id, byte* siginfo, int options);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int kill(int pid, int signal);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int poll(NativePollfd* fds, ulong nfds, int timeout);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int setresuid(uint ruid, uint euid, uint suid);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int setresgid(uint rgid, uint egid, uint sgid);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int setrlimit(int resource, ulong* limits);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int getrlimit(int resource, ulong* limits);
     [LibraryImport(Lib)] internal static partial int getpid();
     [LibraryImport(Lib)] internal static partial uint getuid();
     [LibraryImport(Lib)] internal static partial uint geteuid();
@@ -85,11 +88,11 @@ internal static unsafe partial class CLibc
         return NativeLibrary.TryLoad(file, out IntPtr handle) ? handle : IntPtr.Zero;
     }
 
-    /// <summary>A pipe, both ends close-on-exec.</summary>
-    internal static (int Read, int Write) Pipe()
+    /// <summary>A pipe, both ends close-on-exec unless <paramref name="cloexec"/> is false.</summary>
+    internal static (int Read, int Write) Pipe(bool cloexec = true)
     {
         int* fds = stackalloc int[2];
-        pipe2(fds, O_CLOEXEC).ShouldBe(0, $"pipe2: errno {Errno}");
+        pipe2(fds, cloexec ? O_CLOEXEC : 0).ShouldBe(0, $"pipe2: errno {Errno}");
         return (fds[0], fds[1]);
     }
 

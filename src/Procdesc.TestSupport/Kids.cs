@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Text;
 
-namespace Procdesc.Compat.Tests.Support;
+namespace Procdesc.TestSupport;
 
 /// <summary>
 /// Children the suite starts through PdSyscall, and bounded ways to observe them with libc only.
@@ -10,6 +9,10 @@ namespace Procdesc.Compat.Tests.Support;
 internal static class Kids
 {
     internal const string Shell = "/bin/sh";
+
+    /// <summary>Where a documented difference met on the way is recorded (the conformance suite
+    /// puts it in its report's row); by default nowhere.</summary>
+    internal static Action<string> Note { get; set; } = _ => { };
     internal static readonly TimeSpan Bound = TimeScale.Of(TimeSpan.FromSeconds(10));
     internal const int BoundMs = 10_000;
 
@@ -91,7 +94,7 @@ internal static class Kids
         if (ZombieUntilLastClose)
         {
             CLibc.IsZombieChild(pid).ShouldBeTrue("without pidfs, the zombie stays until the last descriptor closes (N1)");
-            Report.Note("documented Linux difference N1: without pidfs the zombie stays until the last descriptor closes");
+            Note("documented Linux difference N1: without pidfs the zombie stays until the last descriptor closes");
             return;
         }
         CLibc.Exists(pid).ShouldBeFalse(because);
@@ -174,7 +177,7 @@ internal static class Kids
         {
             r.ShouldBe(-1, "the helper parent's child is not the caller's");
             CLibc.Errno.ShouldBe(CLibc.ECHILD);
-            Report.Note("documented Linux difference H2: the helper parent's child is not the caller's to reap (waitpid ECHILD): nothing is reaped outside the library");
+            Note("documented Linux difference H2: the helper parent's child is not the caller's to reap (waitpid ECHILD): nothing is reaped outside the library");
             return false;
         }
         r.ShouldBe(pid);
@@ -253,191 +256,4 @@ internal static class Kids
 
     /// <summary>The first line a program prints when run through pdfork (bounded).</summary>
     internal static string FirstLine(string path, params string[] argv) => Run(path, argv).Output.Split('\n')[0];
-}
-
-/// <summary>Reads lines from a pipe with a bound on the time spent; owns (and closes) the descriptor.</summary>
-internal sealed class LineReader(int fd) : IDisposable
-{
-    private readonly StringBuilder _pending = new();
-    private int _fd = fd;
-
-    internal int Fd => _fd;
-
-    /// <summary>The next line, or null at end of file; fails the test if nothing comes within the bound.</summary>
-    internal string? ReadLine(int timeoutMs = Kids.BoundMs)
-    {
-        timeoutMs = TimeScale.Ms(timeoutMs);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            string text = _pending.ToString();
-            int newline = text.IndexOf('\n');
-            if (newline >= 0)
-            {
-                _pending.Remove(0, newline + 1);
-                return text[..newline];
-            }
-            int left = (int)(timeoutMs - clock.ElapsedMilliseconds);
-            left.ShouldBeGreaterThan(0, $"no line within {timeoutMs} ms (so far: '{text}')");
-            switch (ReadSome(left))
-            {
-                case 0:
-                    _pending.Clear();
-                    return text.Length > 0 ? text : null;
-                case < 0:
-                    continue;
-            }
-        }
-    }
-
-    /// <summary>Everything up to end of file; fails the test if the end does not come within the bound.</summary>
-    internal string ReadToEnd(int timeoutMs = Kids.BoundMs)
-    {
-        timeoutMs = TimeScale.Ms(timeoutMs);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            int left = (int)(timeoutMs - clock.ElapsedMilliseconds);
-            left.ShouldBeGreaterThan(0, $"no end of file within {timeoutMs} ms (so far: '{_pending}')");
-            if (ReadSome(left) == 0)
-            {
-                string all = _pending.ToString();
-                _pending.Clear();
-                return all;
-            }
-        }
-    }
-
-    /// <summary>True when the writing side is gone (end of file) within the bound; data is discarded.</summary>
-    internal bool EndsWithin(int timeoutMs)
-    {
-        timeoutMs = TimeScale.Ms(timeoutMs);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            int left = (int)(timeoutMs - clock.ElapsedMilliseconds);
-            if (left <= 0)
-                return false;
-            int n = ReadSome(left);
-            if (n == 0)
-                return true;
-            _pending.Clear();
-        }
-    }
-
-    /// <summary>Bytes read (&gt; 0), 0 at end of file, -1 when the time ran out or a signal interrupted.</summary>
-    private unsafe int ReadSome(int timeoutMs)
-    {
-        var fds = new[] { new Pollfd { fd = _fd, events = PollEvents.POLLIN } };
-        if (Kids.PollThroughSignals(fds, timeoutMs) <= 0)
-            return -1;
-        byte* buffer = stackalloc byte[512];
-        nint n = CLibc.read(_fd, buffer, 512);
-        if (n < 0 && CLibc.Errno == CLibc.EINTR)
-            return -1;
-        n.ShouldBeGreaterThanOrEqualTo(0, $"read from {_fd}: errno {CLibc.Errno}");
-        if (n > 0)
-            _pending.Append(Encoding.UTF8.GetString(buffer, (int)n));
-        return (int)n;
-    }
-
-    public void Dispose()
-    {
-        if (_fd >= 0)
-            CLibc.close(_fd);
-        _fd = -1;
-    }
-}
-
-/// <summary>
-/// A shell child that echoes every line it reads: proof of life on demand (a round trip), and a
-/// death detector (its output pipe reaches end of file when it dies, as only it holds the write end).
-/// It ignores SIGTERM, SIGINT and SIGHUP, so only SIGKILL (or the end of its input) ends it.
-/// </summary>
-internal sealed class EchoChild : IDisposable
-{
-    internal const string Script = "trap '' TERM INT HUP; echo $$; while read x; do echo \"$x\"; done";
-
-    private int _input;
-    private readonly LineReader _output;
-
-    private EchoChild(int pid, int fd, int input, LineReader output)
-    {
-        Pid = pid;
-        Fd = fd;
-        _input = input;
-        _output = output;
-    }
-
-    internal int Pid { get; }
-
-    /// <summary>The child's process descriptor (-1 once the test has handed it over or closed it).</summary>
-    internal int Fd { get; set; }
-
-    /// <summary>Starts the child with pdfork and the given flags (and the kernel's kill-on-close,
-    /// <see cref="PdChild.WithKernelKillOnClose"/>, if asked).</summary>
-    internal static EchoChild Start(int flags = PD_CLOEXEC, bool kernelKillOnClose = false)
-    {
-        var (inRead, inWrite) = CLibc.Pipe();
-        var (outRead, outWrite) = CLibc.Pipe();
-        PdChild description = PdChild.Exec(Kids.Shell, ["sh", "-c", Script]).WithFd(0, inRead).WithFd(1, outWrite);
-        int pid = pdfork(out int fd, flags, kernelKillOnClose ? description.WithKernelKillOnClose() : description);
-        int errno = (int)GetLastError();
-        CLibc.close(inRead);
-        CLibc.close(outWrite);
-        if (pid <= 0)
-        {
-            CLibc.close(inWrite);
-            CLibc.close(outRead);
-            Assert.Fail($"pdfork(echo child) failed: errno {(Errno)errno}");
-        }
-        var child = new EchoChild(pid, fd, inWrite, new LineReader(outRead));
-        try
-        {
-            child._output.ReadLine().ShouldBe(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "the echo child says its pid");
-            return child;
-        }
-        catch
-        {
-            child.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Adopts an echo child started elsewhere (by the parent program of §6) from its two pipe ends.</summary>
-    internal static EchoChild Adopt(int input, int output, out int pid)
-    {
-        var reader = new LineReader(output);
-        string? line = reader.ReadLine(60_000);
-        line.ShouldNotBeNull("the echo child says its pid");
-        pid = int.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
-        return new EchoChild(pid, -1, input, reader);
-    }
-
-    /// <summary>True when the child answers a round trip within the bound: it is alive and running.</summary>
-    internal bool Answers(int timeoutMs = Kids.BoundMs)
-    {
-        string token = "ping-" + Guid.NewGuid().ToString("N")[..8];
-        if (!CLibc.TryWriteText(_input, token + "\n"))
-            return false; // EPIPE: nobody reads any more
-        return _output.ReadLine(timeoutMs) == token;
-    }
-
-    /// <summary>True when the child dies (its output ends) within the bound.</summary>
-    internal bool DiesWithin(int timeoutMs = Kids.BoundMs) => _output.EndsWithin(timeoutMs);
-
-    /// <summary>Closes the child's input: it then exits on its own with status 0.</summary>
-    internal void EndInput()
-    {
-        if (_input >= 0)
-            CLibc.close(_input);
-        _input = -1;
-    }
-
-    public void Dispose()
-    {
-        EndInput();
-        Kids.Cleanup(Fd);
-        _output.Dispose();
-    }
 }
