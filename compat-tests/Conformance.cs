@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Procdesc.Compat.Tests.Support;
 
 namespace Procdesc.Compat.Tests;
@@ -14,43 +13,41 @@ public partial class Conformance
     [TearDown]
     public void RecordTheResult() => Report.RecordCurrentTest();
 
-    /// <summary>Checks a C-style failure right after the call: -1, the canonical errno and the host's number.</summary>
-    private static void ShouldFailWith(int result, Errno expected, string? what = null)
+    /// <summary>
+    /// A zombie reaped through a dup'ed copy of its descriptor, once by pdwait4 and once by pdwait
+    /// (each reap checked to get the exit status); after each, <paramref name="check"/> runs on
+    /// the original and on the copy, with words for the failure message.
+    /// </summary>
+    private static void AfterAReapThroughACopy(int code, Action<int, string> check)
     {
-        int native = Marshal.GetLastPInvokeError();
-        Errno canonical = GetLastError();
-        result.ShouldBe(-1, what);
-        canonical.ShouldBe(expected, what);
-        native.ShouldBe(NativeErrno(expected), what);
-    }
-
-    /// <summary>The host's number for an errno the suite uses (of those, only EAGAIN differs).</summary>
-    private static int NativeErrno(Errno errno) => errno == Errno.EAGAIN ? CLibc.EAGAIN : (int)errno;
-
-    /// <summary>Descriptor numbers that name nothing: negative, huge, and one just closed.</summary>
-    private static int[] NumbersNotOpen()
-    {
-        int closed = CLibc.LowestFreeNumber();
-        return [-1, int.MinValue, 1 << 20, int.MaxValue, closed];
-    }
-
-    /// <summary>Open descriptors of every kind that is not a process descriptor; the caller closes them.</summary>
-    private static List<(string What, int Fd)> OpenNonProcdescs()
-    {
-        var (read, write) = CLibc.Pipe();
-        var (a, b) = CLibc.SocketPair();
-        int file = CLibc.open("/etc/passwd", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
-        var result = new List<(string, int)> { ("pipe (read end)", read), ("pipe (write end)", write), ("socket", a), ("socket (peer)", b) };
-        if (file >= 0)
-            result.Add(("regular file", file));
-        file.ShouldBeGreaterThanOrEqualTo(0, "open(/etc/passwd)");
-        return result;
-    }
-
-    private static void CloseAll(IEnumerable<(string What, int Fd)> descriptors)
-    {
-        foreach (var (_, fd) in descriptors)
-            CLibc.close(fd);
+        foreach (bool byPdwait in new[] { false, true })
+        {
+            string how = byPdwait ? "reaped by pdwait through a dup" : "reaped by pdwait4 through a dup";
+            int pid = Kids.Zombie(out int fd, code);
+            int copy = CLibc.dup(fd);
+            try
+            {
+                copy.ShouldBeGreaterThanOrEqualTo(0);
+                int status;
+                if (byPdwait)
+                {
+                    pdwait(copy, out status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0, how);
+                    info.Pid.ShouldBe(pid, how);
+                }
+                else
+                {
+                    pdwait4(copy, out status, PdWaitOptions.None, out _).ShouldBe(pid, how);
+                }
+                WEXITSTATUS(status).ShouldBe(code, how);
+                check(fd, $"{how}, asked through the original");
+                check(copy, $"{how}, asked through the copy");
+            }
+            finally
+            {
+                close(copy);
+                Kids.Cleanup(fd);
+            }
+        }
     }
 
     /// <summary>

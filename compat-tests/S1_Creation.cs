@@ -43,6 +43,9 @@ public partial class Conformance
                 ("a directory", PdChild.Exec(dir, ["x"]), Errno.EACCES),
                 ("a file without execute permission", PdChild.Exec(notExecutable, ["x"]), Errno.EACCES),
                 ("an executable file in no known format", PdChild.Exec(garbage, ["x"]), Errno.ENOEXEC),
+                // The child fails before its exec: the same report, the same nothing left behind.
+                ("a working directory that does not exist", PdChild.Exec("/usr/bin/true", ["true"]).WithWorkingDirectory(Path.Combine(dir, "nonexistent")), Errno.ENOENT),
+                ("a descriptor to hand over that is not open", PdChild.Exec("/usr/bin/true", ["true"]).WithFd(5, 1 << 20), Errno.EBADF),
             };
             var childrenBefore = Kids.ChildrenOfThisProcess();
             var descriptorsBefore = ProcessDescriptorNumbers();

@@ -14,19 +14,26 @@ public partial class Conformance
     public void S3_SignalBelowZeroOrAboveTheMaximum_EINVAL_BeforeTheDescriptor()
     {
         int pid = Kids.Sleeper(out int fd);
+        var others = OpenNonProcdescs();
         try
         {
-            foreach (int signal in new[] { -1, MaxSignal + 1, 0xFFFF, int.MinValue, int.MaxValue })
+            int[] notOpen = NumbersNotOpen();
+            // 129 is above both systems' maximum.
+            foreach (int signal in new[] { -1, MaxSignal + 1, 129, 0xFFFF, int.MinValue, int.MaxValue })
             {
                 ShouldFailWith(pdkill(fd, signal), Errno.EINVAL, $"signal {signal}");
-                ShouldFailWith(pdkill(-1, signal), Errno.EINVAL, $"signal {signal}, fd -1");
-                ShouldFailWith(pdkill(1 << 20, signal), Errno.EINVAL, $"signal {signal}, fd not open");
+                ShouldFailWith(pdkill(fd, (Signum)signal), Errno.EINVAL, $"signal {signal} as a Signum");
+                foreach (int number in notOpen)
+                    ShouldFailWith(pdkill(number, signal), Errno.EINVAL, $"signal {signal}, fd {number} (not open)");
+                foreach (var (what, other) in others)
+                    ShouldFailWith(pdkill(other, signal), Errno.EINVAL, $"signal {signal}, {what}");
             }
             Kids.IsRunning(pid).ShouldBeTrue("nothing was sent");
             pdkill(fd, MaxSignal).ShouldBe(0, "the maximum itself is a valid signal");
         }
         finally
         {
+            CloseAll(others);
             Kids.Cleanup(fd);
         }
     }

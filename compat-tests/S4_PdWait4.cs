@@ -8,8 +8,9 @@ public partial class Conformance
     /// <summary>A child that burns CPU in the shell for a while, then exits with 3.</summary>
     private const string BurnThenExit3 = "i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exit 3";
 
-    /// <summary>Option bits neither system knows as a wait option (0x01000000 and 0x40000000 are Linux's WNOWAIT and __WALL).</summary>
-    private static readonly int[] UnknownOptionBits = [64, 128, 1 << 20, 0x01000000, 0x40000000];
+    /// <summary>Option bits that are none of the contract's wait options: 0x01000000 and 0x40000000 are
+    /// Linux's WNOWAIT and __WALL, the sign bit Linux's __WCLONE and FreeBSD's WLINUXCLONE.</summary>
+    private static readonly int[] UnknownOptionBits = [64, 128, 1 << 20, 0x01000000, 0x40000000, int.MinValue];
 
     [Test]
     [Row("§4", 1, "child exited (zombie)",
@@ -38,6 +39,23 @@ public partial class Conformance
         {
             Kids.Cleanup(fd);
         }
+
+        // A death by signal is an exit too.
+        pid = Kids.ZombieKilledBy(out fd, Signum.SIGKILL);
+        try
+        {
+            pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid);
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+            WIFEXITED(status).ShouldBeFalse();
+            WCOREDUMP(status).ShouldBeFalse("SIGKILL never dumps core");
+            usage.IsMissing.ShouldBeFalse();
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped by the call itself");
+        }
+        finally
+        {
+            Kids.Cleanup(fd);
+        }
     }
 
     [Test]
@@ -54,6 +72,7 @@ public partial class Conformance
             try
             {
                 pdwait4(fd, out int status, options, out _).ShouldBe(pid, options.ToString());
+                WIFEXITED(status).ShouldBeTrue(options.ToString());
                 WEXITSTATUS(status).ShouldBe(42, options.ToString());
                 Kids.ShouldBeReapedThroughTheLibrary(pid, options.ToString());
             }
@@ -94,22 +113,24 @@ public partial class Conformance
     [Row("§4", 4, "WUNTRACED / WCONTINUED", "report a stop / a continue (the child is not reaped)")]
     public void S4_WUNTRACEDAndWCONTINUED_ReportAStopAndAContinue_WithoutReaping()
     {
-        int pid = Kids.Sleeper(out int fd);
+        int pid = Kids.Stopped(out int fd);
         try
         {
-            pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
-            int status = 0;
-            Kids.Eventually(() => pdwait4(fd, out status, PdWaitOptions.WUNTRACED | PdWaitOptions.WNOHANG, out _) == pid)
-                .ShouldBeTrue("the stop is reported");
+            pdwait4(fd, out int status, PdWaitOptions.WCONTINUED | PdWaitOptions.WNOHANG, out _).ShouldBe(0, "without WUNTRACED a stop is not reported");
+            // The stop is there to report, so a blocking call returns at once.
+            pdwait4(fd, out status, PdWaitOptions.WUNTRACED, out _).ShouldBe(pid, "the stop is reported");
             WIFSTOPPED(status).ShouldBeTrue();
             WSTOPSIG(status).ShouldBe(Signum.SIGSTOP);
             WIFEXITED(status).ShouldBeFalse();
             WIFSIGNALED(status).ShouldBeFalse();
+            WIFCONTINUED(status).ShouldBeFalse();
             CLibc.Exists(pid).ShouldBeTrue("a stop report does not reap");
             CLibc.IsZombieChild(pid).ShouldBeFalse();
             pdwait4(fd, out _, PdWaitOptions.WUNTRACED | PdWaitOptions.WNOHANG, out _).ShouldBe(0, "one stop is reported once");
 
             pdkill(fd, Signum.SIGCONT).ShouldBe(0);
+            Kids.Eventually(() => CLibc.IsContinuedChild(pid)).ShouldBeTrue("the child continues");
+            pdwait4(fd, out _, PdWaitOptions.WUNTRACED | PdWaitOptions.WNOHANG, out _).ShouldBe(0, "without WCONTINUED a continue is not reported");
             Kids.Eventually(() => pdwait4(fd, out status, PdWaitOptions.WCONTINUED | PdWaitOptions.WNOHANG, out _) == pid)
                 .ShouldBeTrue("the continue is reported");
             WIFCONTINUED(status).ShouldBeTrue();
@@ -134,65 +155,66 @@ public partial class Conformance
         "-1, ECHILD — never the kept status again")]
     public void S4_AlreadyReapedThroughTheLibrary_ECHILD()
     {
-        foreach (bool byPdwait in new[] { false, true })
+        AfterAReapThroughACopy(5, (via, how) =>
         {
-            string how = byPdwait ? "reaped by pdwait through a dup" : "reaped by pdwait4 through a dup";
-            int pid = Kids.Zombie(out int fd, 5);
-            int copy = CLibc.dup(fd);
-            try
+            foreach (PdWaitOptions options in new[] { PdWaitOptions.None, PdWaitOptions.WNOHANG, PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED })
             {
-                copy.ShouldBeGreaterThanOrEqualTo(0);
-                if (byPdwait)
-                    pdwait(copy, out _, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
-                else
-                    pdwait4(copy, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-                foreach (int via in new[] { fd, copy })
-                {
-                    foreach (PdWaitOptions options in new[] { PdWaitOptions.None, PdWaitOptions.WNOHANG, PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED })
-                    {
-                        ShouldFailWith(pdwait4(via, out int status, options, out Rusage usage), Errno.ECHILD, $"{how}, {options}");
-                        status.ShouldBe(0);
-                        usage.ShouldBe(default);
-                    }
-                }
+                ShouldFailWith(pdwait4(via, out int status, options, out Rusage usage), Errno.ECHILD, $"{how}, {options}");
+                status.ShouldBe(0);
+                usage.ShouldBe(default);
             }
-            finally
-            {
-                close(copy);
-                Kids.Cleanup(fd);
-            }
-        }
+        });
     }
 
     [Test]
     [Row("§4", 6, "reaped outside the library (waitpid(pid), a foreign wait(-1), SIGCHLD ignored)",
         "FreeBSD: -1, ECHILD. Linux (§10 L1): the status the kernel kept, once (rusage marked missing), then -1, ECHILD; without PIDFD_INFO_EXIT, -1, ECHILD (checked with waitpid(pid); wait(-1) in §1)")]
     [LinuxDifference("L1")]
-    public unsafe void S4_ReapedOutsideTheLibrary_ECHILD()
+    public void S4_ReapedOutsideTheLibrary_ECHILD()
     {
-        int pid = Kids.Zombie(out int fd, 11);
+        foreach (PdWaitOptions options in new[] { PdWaitOptions.None, PdWaitOptions.WEXITED, PdWaitOptions.WNOHANG })
+        {
+            int exited = Kids.Zombie(out int fd, 11);
+            Pdwait4AfterAnOutsideWaitpid(exited, fd, options, status => WEXITSTATUS(status).ShouldBe(11, options.ToString()));
+        }
+        int killed = Kids.ZombieKilledBy(out int killedFd, Signum.SIGTERM);
+        Pdwait4AfterAnOutsideWaitpid(killed, killedFd, PdWaitOptions.None, status => WTERMSIG(status).ShouldBe(Signum.SIGTERM));
+    }
+
+    /// <summary>
+    /// The caller's waitpid(pid) reaps the zombie behind <paramref name="fd"/>; then pdwait4 with
+    /// <paramref name="options"/> answers the status the kernel kept, once (Linux with
+    /// PIDFD_INFO_EXIT, checked by <paramref name="checkTheStatus"/>), and -1, ECHILD after that
+    /// (at once on FreeBSD). Closes the descriptor.
+    /// </summary>
+    private static void Pdwait4AfterAnOutsideWaitpid(int pid, int fd, PdWaitOptions options, Action<int> checkTheStatus)
+    {
+        string what = options.ToString();
         try
         {
             if (!Kids.ReapedByWaitpid(pid, out int raw))
             {
+                // The helper parent's child (H2): waitpid could not reap it, so the library answers in full.
                 pdwait4(fd, out int own, PdWaitOptions.None, out Rusage full).ShouldBe(pid);
-                WEXITSTATUS(own).ShouldBe(11);
+                checkTheStatus(own);
                 full.IsMissing.ShouldBeFalse();
                 return;
             }
             CLibc.Exists(pid).ShouldBeFalse();
             if (OperatingSystem.IsLinux() && PidfdInfoExit)
             {
-                pdwait4(fd, out int status, PdWaitOptions.None, out Rusage usage).ShouldBe(pid, "Linux (L1): the kept status");
-                status.ShouldBe(raw);
-                WEXITSTATUS(status).ShouldBe(11);
-                usage.IsMissing.ShouldBeTrue();
-                usage.UserTime.ShouldBe(TimeSpan.Zero);
-                usage.MaxRssKiB.ShouldBe(0);
+                pdwait4(fd, out int status, options, out Rusage usage).ShouldBe(pid, $"Linux (L1): the kept status, {what}");
+                status.ShouldBe(raw, what);
+                checkTheStatus(status);
+                usage.IsMissing.ShouldBeTrue(what);
+                usage.UserTime.ShouldBe(TimeSpan.Zero, what);
+                usage.SystemTime.ShouldBe(TimeSpan.Zero, what);
+                usage.MaxRssKiB.ShouldBe(0, what);
             }
-            ShouldFailWith(pdwait4(fd, out int after, PdWaitOptions.None, out _), Errno.ECHILD);
-            after.ShouldBe(0);
-            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.ECHILD);
+            ShouldFailWith(pdwait4(fd, out int after, options, out _), Errno.ECHILD, what);
+            after.ShouldBe(0, what);
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.ECHILD, $"{what}, then without options");
+            ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.ECHILD, $"{what}, then WNOHANG");
         }
         finally
         {
@@ -215,7 +237,8 @@ public partial class Conformance
         {
             foreach (var (what, fd) in descriptors)
             {
-                ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.None, out _), Errno.EBADF, what);
+                ShouldFailWith(pdwait4(fd, out int status, PdWaitOptions.None, out _), Errno.EBADF, what);
+                status.ShouldBe(0, what);
                 ShouldFailWith(pdwait4(fd, out _, PdWaitOptions.WNOHANG, out _), Errno.EBADF, what);
             }
         }
@@ -254,44 +277,6 @@ public partial class Conformance
     public void S4_ConcurrentBlockingCalls_ExactlyOneGetsTheStatus(CancellationToken token)
     {
         for (int round = 0; round < 5; round++)
-        {
-            int pid = Kids.Sleeper(out int fd);
-            var copies = new List<int> { fd, fd };
-            try
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    int copy = CLibc.dup(fd);
-                    copy.ShouldBeGreaterThanOrEqualTo(0);
-                    copies.Add(copy);
-                }
-                var waiters = copies.Select(copy => new BlockedWait4(copy)).ToArray();
-                using (var started = new CountdownEvent(waiters.Length))
-                {
-                    foreach (var waiter in waiters)
-                        waiter.Start(started);
-                    started.Wait(token);
-                }
-                pdkill(fd, Signum.SIGKILL).ShouldBe(0);
-                foreach (var waiter in waiters)
-                    waiter.Join(token);
-
-                string all = string.Join("; ", waiters.Select(w => $"fd {w.Fd}: {w.Result} ({w.Canonical})"));
-                waiters.Count(w => w.Result == pid).ShouldBe(1, $"round {round}: {all}");
-                foreach (var waiter in waiters.Where(w => w.Result != pid))
-                {
-                    waiter.Result.ShouldBe(-1, all);
-                    waiter.Canonical.ShouldBe(Errno.ECHILD, all);
-                    waiter.Status.ShouldBe(0, all);
-                }
-                WTERMSIG(waiters.Single(w => w.Result == pid).Status).ShouldBe(Signum.SIGKILL);
-            }
-            finally
-            {
-                foreach (int copy in copies.Skip(2))
-                    close(copy);
-                Kids.Cleanup(fd);
-            }
-        }
+            Wait4Race.Round(round, token);
     }
 }

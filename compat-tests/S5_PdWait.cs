@@ -32,15 +32,15 @@ public partial class Conformance
         }
 
         // CLD_STOPPED, CLD_CONTINUED, then CLD_KILLED.
-        pid = Kids.Sleeper(out fd);
+        pid = Kids.Stopped(out fd);
         try
         {
-            pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
-            int status = 0;
-            PdSigInfo info = default;
-            Kids.Eventually(() => pdwait(fd, out status, PdWaitOptions.WUNTRACED | PdWaitOptions.WNOHANG, out _, out info) == 0).ShouldBeTrue("the stop is reported");
+            pdwait(fd, out int status, PdWaitOptions.WUNTRACED | PdWaitOptions.WNOHANG, out _, out PdSigInfo info).ShouldBe(0, "the stop is reported");
             WIFSTOPPED(status).ShouldBeTrue();
+            WSTOPSIG(status).ShouldBe(Signum.SIGSTOP);
             info.ShouldBe(new PdSigInfo(Signum.SIGCHLD, PdSigInfo.CLD_STOPPED, pid, (int)uid, (int)Signum.SIGSTOP));
+            CLibc.Exists(pid).ShouldBeTrue("a stop report does not reap");
+            CLibc.IsZombieChild(pid).ShouldBeFalse();
 
             pdkill(fd, Signum.SIGCONT).ShouldBe(0);
             Kids.Eventually(() => pdwait(fd, out status, PdWaitOptions.WCONTINUED | PdWaitOptions.WNOHANG, out _, out info) == 0).ShouldBeTrue("the continue is reported");
@@ -50,28 +50,35 @@ public partial class Conformance
 
             pdkill(fd, Signum.SIGKILL).ShouldBe(0);
             Kids.WaitForExit(fd).ShouldBeTrue();
-            pdwait(fd, out status, PdWaitOptions.WEXITED, out _, out info).ShouldBe(0);
+            pdwait(fd, out status, PdWaitOptions.WEXITED, out WaitRusage usage, out info).ShouldBe(0);
+            WIFSIGNALED(status).ShouldBeTrue();
             WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+            WCOREDUMP(status).ShouldBeFalse("SIGKILL never dumps core");
             info.ShouldBe(new PdSigInfo(Signum.SIGCHLD, PdSigInfo.CLD_KILLED, pid, (int)uid, (int)Signum.SIGKILL));
+            usage.Self.IsMissing.ShouldBeFalse();
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped");
         }
         finally
         {
             Kids.Cleanup(fd);
         }
 
-        // A death that may dump core (SIGABRT; whether a core is written is the host's setting).
-        // Not SIGQUIT: a shell runs background jobs with SIGQUIT ignored, and children keep that.
+        // A death that may dump core (SIGABRT): the child lifts its core size limit if it may;
+        // whether a core is then written is the host's setting. Not SIGQUIT: a shell runs
+        // background jobs with SIGQUIT ignored, and children keep that.
         string dir = Directory.CreateTempSubdirectory("procdesc-compat-").FullName;
         fd = -1;
         try
         {
-            pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "kill -ABRT $$"]).WithWorkingDirectory(dir));
+            pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec(Kids.Shell, ["sh", "-c", "ulimit -c unlimited 2>/dev/null; kill -ABRT $$"]).WithWorkingDirectory(dir));
             pid.ShouldBeGreaterThan(0, $"pdfork failed: {GetLastError()}");
             Kids.WaitForExit(fd).ShouldBeTrue();
             pdwait(fd, out int status, PdWaitOptions.WEXITED, out _, out PdSigInfo info).ShouldBe(0);
+            WIFSIGNALED(status).ShouldBeTrue();
             WTERMSIG(status).ShouldBe(Signum.SIGABRT);
             int code = WCOREDUMP(status) ? PdSigInfo.CLD_DUMPED : PdSigInfo.CLD_KILLED;
             info.ShouldBe(new PdSigInfo(Signum.SIGCHLD, code, pid, (int)uid, (int)Signum.SIGABRT));
+            Kids.ShouldBeReapedThroughTheLibrary(pid, "reaped");
         }
         finally
         {
@@ -158,50 +165,47 @@ public partial class Conformance
     [Row("§5", 5, "already reaped through the library", "-1, ESRCH (after pdwait4 or pdwait, through any duplicate)")]
     public void S5_AlreadyReapedThroughTheLibrary_ESRCH()
     {
-        foreach (bool byPdwait in new[] { false, true })
+        AfterAReapThroughACopy(6, (via, how) =>
         {
-            string how = byPdwait ? "reaped by pdwait through a dup" : "reaped by pdwait4 through a dup";
-            int pid = Kids.Zombie(out int fd, 6);
-            int copy = CLibc.dup(fd);
-            try
+            foreach (PdWaitOptions options in new[] { PdWaitOptions.WEXITED, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG,
+                         PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED })
             {
-                copy.ShouldBeGreaterThanOrEqualTo(0);
-                if (byPdwait)
-                    pdwait(copy, out _, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
-                else
-                    pdwait4(copy, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-                foreach (int via in new[] { fd, copy })
-                {
-                    foreach (PdWaitOptions options in new[] { PdWaitOptions.WEXITED, PdWaitOptions.WEXITED | PdWaitOptions.WNOHANG,
-                                 PdWaitOptions.WEXITED | PdWaitOptions.WUNTRACED | PdWaitOptions.WCONTINUED })
-                    {
-                        ShouldFailWith(pdwait(via, out int status, options, out _, out PdSigInfo info), Errno.ESRCH, $"{how}, {options}");
-                        status.ShouldBe(0);
-                        info.ShouldBe(default);
-                    }
-                }
+                ShouldFailWith(pdwait(via, out int status, options, out _, out PdSigInfo info), Errno.ESRCH, $"{how}, {options}");
+                status.ShouldBe(0);
+                info.ShouldBe(default);
             }
-            finally
-            {
-                close(copy);
-                Kids.Cleanup(fd);
-            }
-        }
+        });
     }
 
     [Test]
     [Row("§5", 6, "reaped outside the library",
         "FreeBSD: -1, ESRCH. Linux (§10 L1): the kept status, once (rusage marked missing), then -1, ESRCH; without PIDFD_INFO_EXIT, -1, ESRCH (checked with waitpid(pid))")]
     [LinuxDifference("L1")]
-    public unsafe void S5_ReapedOutsideTheLibrary_ESRCH()
+    public void S5_ReapedOutsideTheLibrary_ESRCH()
     {
-        int pid = Kids.Zombie(out int fd, 13);
+        int exited = Kids.Zombie(out int fd, 13);
+        PdwaitAfterAnOutsideWaitpid(exited, fd, PdSigInfo.CLD_EXITED, 13);
+        int killed = Kids.ZombieKilledBy(out int killedFd, Signum.SIGKILL);
+        PdwaitAfterAnOutsideWaitpid(killed, killedFd, PdSigInfo.CLD_KILLED, (int)Signum.SIGKILL);
+    }
+
+    /// <summary>
+    /// The caller's waitpid(pid) reaps the zombie behind <paramref name="fd"/>; then pdwait answers
+    /// the status the kernel kept, once (Linux with PIDFD_INFO_EXIT: siginfo code
+    /// <paramref name="code"/>, status <paramref name="value"/>), and -1, ESRCH after that (at once
+    /// on FreeBSD). Closes the descriptor.
+    /// </summary>
+    private static void PdwaitAfterAnOutsideWaitpid(int pid, int fd, int code, int value)
+    {
+        var expected = new PdSigInfo(Signum.SIGCHLD, code, pid, (int)CLibc.getuid(), value);
         try
         {
             if (!Kids.ReapedByWaitpid(pid, out int raw))
             {
-                pdwait(fd, out int own, PdWaitOptions.WEXITED, out WaitRusage full, out _).ShouldBe(0);
-                WEXITSTATUS(own).ShouldBe(13);
+                // The helper parent's child (H2): waitpid could not reap it, so the library answers in full.
+                pdwait(fd, out int ownStatus, PdWaitOptions.WEXITED, out WaitRusage full, out PdSigInfo own).ShouldBe(0);
+                own.ShouldBe(expected);
+                StatusWordValue(ownStatus).ShouldBe(value, "the status word says the same");
                 full.Self.IsMissing.ShouldBeFalse();
                 return;
             }
@@ -209,8 +213,11 @@ public partial class Conformance
             {
                 pdwait(fd, out int status, PdWaitOptions.WEXITED, out WaitRusage usage, out PdSigInfo info).ShouldBe(0, "Linux (L1): the kept status");
                 status.ShouldBe(raw);
+                StatusWordValue(status).ShouldBe(value, "the status word says the same");
+                info.ShouldBe(expected);
                 usage.Self.IsMissing.ShouldBeTrue();
-                info.ShouldBe(new PdSigInfo(Signum.SIGCHLD, PdSigInfo.CLD_EXITED, pid, (int)CLibc.getuid(), 13));
+                usage.Self.UserTime.ShouldBe(TimeSpan.Zero);
+                usage.Self.MaxRssKiB.ShouldBe(0);
             }
             ShouldFailWith(pdwait(fd, out int after, PdWaitOptions.WEXITED, out _, out PdSigInfo none), Errno.ESRCH);
             after.ShouldBe(0);
@@ -221,6 +228,8 @@ public partial class Conformance
         {
             close(fd);
         }
+
+        int StatusWordValue(int status) => code == PdSigInfo.CLD_EXITED ? WEXITSTATUS(status) : (int)WTERMSIG(status);
     }
 
     [Test]
@@ -269,11 +278,14 @@ public partial class Conformance
                 WEXITSTATUS(status).ShouldBe(12);
                 info.Code.ShouldBe(PdSigInfo.CLD_EXITED);
                 info.Pid.ShouldBe(pid);
+                info.Status.ShouldBe(12);
                 CLibc.IsZombieChild(pid).ShouldBeTrue("WNOWAIT leaves the child waitable");
             }
-            pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out _).ShouldBe(0);
+            pdwait(fd, out int last, PdWaitOptions.WEXITED, out _, out PdSigInfo final).ShouldBe(0);
             WEXITSTATUS(last).ShouldBe(12);
+            final.Pid.ShouldBe(pid);
             Kids.ShouldBeReapedThroughTheLibrary(pid);
+            ShouldFailWith(pdwait(fd, out _, PdWaitOptions.WEXITED, out _, out _), Errno.ESRCH, "the normal pdwait reaped");
         }
         finally
         {

@@ -18,6 +18,8 @@ public partial class Conformance
         child.Fd = -1;
         child.DiesWithin().ShouldBeTrue("the child is killed");
         Kids.EventuallyGone(child.Pid).ShouldBeTrue("and reaped: no zombie is left");
+        // Whatever may have taken the number since, it is no process descriptor.
+        ShouldFailWith(pdgetpid(fd, out _), Errno.EBADF, "the number names no child any more");
     }
 
     [Test]

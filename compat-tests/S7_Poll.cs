@@ -65,7 +65,8 @@ public partial class Conformance
             {
                 if (reaped)
                     pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-                foreach (PollEvents asked in new[] { PollEvents.POLLIN, PollEvents.POLLOUT, InOut, PollEvents.POLLPRI | InOut, (PollEvents)0 })
+                foreach (PollEvents asked in new[] { PollEvents.POLLIN, PollEvents.POLLOUT, InOut, PollEvents.POLLPRI | InOut,
+                             InOut | PollEvents.POLLPRI | PollEvents.POLLRDNORM | PollEvents.POLLWRNORM, (PollEvents)0 })
                 {
                     var fds = new[] { new Pollfd { fd = fd, events = asked } };
                     poll(fds, 0).ShouldBe(1, $"{(reaped ? "reaped" : "zombie")}, asked {asked}");
@@ -177,10 +178,13 @@ public partial class Conformance
                 new Pollfd { fd = read, events = InOut },
                 new Pollfd { fd = running, events = InOut },
                 new Pollfd { fd = write, events = InOut },
-                new Pollfd { fd = -1, events = InOut },
+                // Negative entries are ignored, whatever revents held before; -fd - 1 is how a
+                // caller switches off an entry, here one of a process descriptor.
+                new Pollfd { fd = -1, events = InOut, revents = PollEvents.POLLERR },
                 new Pollfd { fd = zombie, events = PollEvents.POLLIN },
                 new Pollfd { fd = hungRead, events = PollEvents.POLLIN },
                 new Pollfd { fd = emptyRead, events = PollEvents.POLLIN },
+                new Pollfd { fd = -zombie - 1, events = PollEvents.POLLIN, revents = PollEvents.POLLIN },
             };
             poll(fds, 0).ShouldBe(4);
             var native = CLibc.PollNatively((read, InOut), (write, InOut), (hungRead, PollEvents.POLLIN), (emptyRead, PollEvents.POLLIN));
@@ -191,6 +195,7 @@ public partial class Conformance
             fds[4].revents.ShouldBe(PollEvents.POLLHUP, "exited child");
             fds[5].revents.ShouldBe(native[2], "pipe with data and no writer");
             fds[6].revents.ShouldBe(native[3], "empty pipe with a writer");
+            fds[7].revents.ShouldBe((PollEvents)0, "a switched-off entry is ignored");
             (native[0] & PollEvents.POLLIN).ShouldBe(PollEvents.POLLIN);
             (native[1] & PollEvents.POLLOUT).ShouldBe(PollEvents.POLLOUT);
             (native[2] & PollEvents.POLLIN).ShouldBe(PollEvents.POLLIN);

@@ -32,7 +32,16 @@ public partial class Conformance
         reaped.st_uid.ShouldBe(0u, "reaped");
         reaped.st_gid.ShouldBe(0u, "reaped");
         if (!root)
+        {
             Report.Note("partial: not root, so real and effective ids could not differ; checked with this user's ids");
+            return;
+        }
+        // And a child with this process's own ids (root's).
+        var (ownRunning, ownZombie, _) = StatsOverALife(out _);
+        ownRunning.st_uid.ShouldBe(CLibc.getuid(), "running, this process's ids: the uid");
+        ownRunning.st_gid.ShouldBe(CLibc.getgid(), "running, this process's ids: the gid");
+        ownZombie.st_uid.ShouldBe(CLibc.getuid(), "zombie, this process's ids: the uid");
+        ownZombie.st_gid.ShouldBe(CLibc.getgid(), "zombie, this process's ids: the gid");
     }
 
     [Test]

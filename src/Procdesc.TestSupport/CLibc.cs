@@ -20,7 +20,7 @@ internal static unsafe partial class CLibc
     internal const int O_RDONLY = 0, O_WRONLY = 1;
     internal const int F_GETFD = 1, FD_CLOEXEC = 1;
     internal const int AF_UNIX = 1, SOCK_STREAM = 1;
-    internal const int WNOHANG = 1;
+    internal const int WNOHANG = 1, WSTOPPED = 2;
     internal const int RLIMIT_CORE = 4;
     /// <summary>Not shared: Linux 7, FreeBSD 8.</summary>
     internal static readonly int RLIMIT_NOFILE = FreeBsd ? 8 : 7;
@@ -33,6 +33,7 @@ internal static unsafe partial class CLibc
     internal static readonly int F_DUPFD_CLOEXEC = FreeBsd ? 17 : 1030;
     internal static readonly int WEXITED = FreeBsd ? 16 : 4;
     internal static readonly int WNOWAIT = FreeBsd ? 8 : 0x01000000;
+    internal static readonly int WCONTINUED = FreeBsd ? 4 : 8;
     internal static readonly int P_PID = FreeBsd ? 0 : 1;
     internal static readonly int P_ALL = FreeBsd ? 7 : 0;
     internal static readonly int EAGAIN = FreeBsd ? 35 : 11;
@@ -139,14 +140,17 @@ internal static unsafe partial class CLibc
     internal static bool Exists(int pid) => kill(pid, 0) == 0 || Errno != ESRCH;
 
     /// <summary>Linux: /proc/PID/stat says the process is a zombie (whoever its parent is).</summary>
-    internal static bool ZombieState(int pid)
+    internal static bool ZombieState(int pid) => StateLetter(pid) == 'Z';
+
+    /// <summary>Linux: the state letter of /proc/PID/stat (R, S, T, Z, …), or null when no such process exists.</summary>
+    private static char? StateLetter(int pid)
     {
         try
         {
             string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+            return stat[stat.LastIndexOf(')') + 2];
         }
-        catch (IOException) { return false; }
+        catch (IOException) { return null; }
     }
 
     /// <summary>
@@ -157,9 +161,37 @@ internal static unsafe partial class CLibc
     {
         if (Kids.HelperParent)
             return ZombieState(pid); // the helper parent's zombie, not this process's (README, H1)
+        return HasAStateToReport(pid, WEXITED);
+    }
+
+    /// <summary>
+    /// waitid(P_PID, pid, WSTOPPED | WNOHANG | WNOWAIT): true when this process's child
+    /// <paramref name="pid"/> has stopped and no wait has taken that stop yet. Takes nothing.
+    /// </summary>
+    internal static bool IsStoppedChild(int pid)
+    {
+        if (Kids.HelperParent)
+            return StateLetter(pid) == 'T'; // the helper parent's child: only its state can be seen
+        return HasAStateToReport(pid, WSTOPPED);
+    }
+
+    /// <summary>
+    /// waitid(P_PID, pid, WCONTINUED | WNOHANG | WNOWAIT): true when this process's stopped child
+    /// <paramref name="pid"/> has been continued and no wait has taken that yet. Takes nothing.
+    /// </summary>
+    internal static bool IsContinuedChild(int pid)
+    {
+        if (Kids.HelperParent)
+            return StateLetter(pid) is 'R' or 'S' or 'D'; // the helper parent's child: running again
+        return HasAStateToReport(pid, WCONTINUED);
+    }
+
+    /// <summary>waitid(P_PID, pid, <paramref name="which"/> | WNOHANG | WNOWAIT) reports the child.</summary>
+    private static bool HasAStateToReport(int pid, int which)
+    {
         byte* info = stackalloc byte[SiginfoSize];
         new Span<byte>(info, SiginfoSize).Clear();
-        if (waitid(P_PID, pid, info, WEXITED | WNOHANG | WNOWAIT) != 0)
+        if (waitid(P_PID, pid, info, which | WNOHANG | WNOWAIT) != 0)
             return false;
         return *(int*)(info + SiPidOffset) == pid;
     }

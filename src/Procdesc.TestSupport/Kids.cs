@@ -52,6 +52,45 @@ internal static class Kids
         }
     }
 
+    /// <summary>A child killed by <paramref name="signal"/>: a zombie whose descriptor is open.</summary>
+    internal static int ZombieKilledBy(out int fd, Signum signal)
+    {
+        int pid = Sleeper(out fd);
+        try
+        {
+            pdkill(fd, signal).ShouldBe(0);
+            WaitForExit(fd).ShouldBeTrue($"the child dies of {signal} (POLLHUP)");
+            CLibc.IsZombieChild(pid).ShouldBeTrue("killed, not yet reaped");
+            return pid;
+        }
+        catch
+        {
+            Cleanup(fd);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A sleeper stopped with SIGSTOP, its stop not yet taken by any wait. SIGSTOP, not SIGTSTP:
+    /// the kernel discards SIGTSTP sent to an orphaned process group (a test run started by init,
+    /// or in the background).
+    /// </summary>
+    internal static int Stopped(out int fd)
+    {
+        int pid = Sleeper(out fd);
+        try
+        {
+            pdkill(fd, Signum.SIGSTOP).ShouldBe(0);
+            Eventually(() => CLibc.IsStoppedChild(pid)).ShouldBeTrue("the child stops");
+            return pid;
+        }
+        catch
+        {
+            Cleanup(fd);
+            throw;
+        }
+    }
+
     /// <summary>A child that has exited and been reaped with pdwait4 (its descriptor stays open).</summary>
     internal static int Reaped(out int fd, int code = 0)
     {

@@ -15,7 +15,7 @@ public partial class CliTests
     [CancelAfter(60_000)]
     public void ASignalToTheTool_IsForwardedToTheChild(Signum signal, CancellationToken cancellation)
     {
-        SkipIfIgnoredHere(signal);
+        InheritedSignals.SkipIfIgnoredHere(signal, "the tool");
         string name = signal.ToString()[3..];
         using var tool = HostProcess.Start(Tool.AssemblyPath, "run", "--quiet", "--", "sh", "-c",
             $"trap 'exit 42' {name}; echo ready; while :; do sleep 0.05; done");
@@ -39,20 +39,5 @@ public partial class CliTests
         int status = tool.WaitForEnd();
         WIFEXITED(status).ShouldBeTrue($"the tool survived SIGTERM (status 0x{status:x})");
         WEXITSTATUS(status).ShouldBe(128 + 15);
-    }
-
-    /// <summary>
-    /// A signal this test process ignores is ignored by the tool too (ignored signals survive exec),
-    /// and .NET leaves an inherited ignored SIGINT or SIGQUIT ignored — a shell without job control
-    /// starts background jobs so. The tool then cannot receive it, as its child could not either.
-    /// </summary>
-    private static void SkipIfIgnoredHere(Signum signal)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        string line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        ulong ignored = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
-        if ((ignored & (1UL << ((int)signal - 1))) != 0)
-            Assert.Ignore($"this test process was started with {signal} ignored, so the tool would be too");
     }
 }

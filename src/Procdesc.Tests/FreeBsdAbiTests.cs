@@ -157,6 +157,8 @@ public class FreeBsdAbiTests
         Value("FD_CLOEXEC", Libc.FD_CLOEXEC);
         Value("F_DUPFD_CLOEXEC", FreeBsdLibc.F_DUPFD_CLOEXEC);
         Value("RLIMIT_NOFILE", FreeBsdLibc.RLIMIT_NOFILE);
+        Value("SIGKILL", FreeBsdLibc.SIGKILL);
+        Value("EWOULDBLOCK", FreeBsdLibc.EWOULDBLOCK);
         Value("POLLIN", Libc.POLLIN);
         Value("POLLHUP", Libc.POLLHUP);
         Value("POLLNVAL", Libc.POLLNVAL);

@@ -4,7 +4,12 @@ using Procdesc.Tests.Support;
 
 namespace Procdesc.Tests;
 
-/// <summary>Contract §8: fstat on a process descriptor.</summary>
+/// <summary>
+/// Contract §8, fstat, as the Linux emulation builds the answer (the pidfd's PIDFD_GET_INFO, else
+/// /proc): a child whose ids change after pdfork has returned (setpriv), a duplicate, descriptors
+/// of other kinds, numbers not open. The rows for children that have their ids from the start are
+/// compat-tests'.
+/// </summary>
 [Contract("§8")]
 [OnlyOn("Linux", "uses /proc and the Linux backend's internals; the cross-OS checks are compat-tests")]
 public partial class FstatTests
@@ -54,23 +59,6 @@ public partial class FstatTests
         }
     }
 
-    [Test, Contract("§8 running: st_uid / st_gid = the child's real uid / gid")]
-    public void Running_AsThisProcesssUser_OwnerIsThatUser()
-    {
-        Kids.Sleeper(out int fd);
-        try
-        {
-            fstat(fd, out Stat st).ShouldBe(0);
-            st.st_mode.ShouldBe(RunningMode);
-            st.st_uid.ShouldBe(GetId("-u"));
-            st.st_gid.ShouldBe(GetId("-g"));
-        }
-        finally
-        {
-            Kids.Cleanup(fd);
-        }
-    }
-
     [Test, Contract("§8 exited (zombie): st_mode S_IFREG, st_uid/st_gid and times as while running, every other field 0")]
     public void Exited_ModeIsS_IFREG_OwnerAndTimesUnchanged()
     {
@@ -94,35 +82,6 @@ public partial class FstatTests
             StartTimes(st, before, after);
             st.st_mtime.ShouldBe(running.st_mtime);
             st.st_mtime_nsec.ShouldBe(running.st_mtime_nsec);
-            OtherFieldsAreZero(st);
-        }
-        finally
-        {
-            Kids.Cleanup(fd);
-        }
-    }
-
-    [Test, Contract("§8 reaped: st_mode S_IFREG, st_uid/st_gid 0, times 0, every other field 0")]
-    public void Reaped_ModeIsS_IFREG_AndEverythingElseZero()
-    {
-        int pid = AsNobody(out int fd, $"--reuid={Nobody}", $"--regid={Nobody}");
-        try
-        {
-            WaitForIds(pid, real: Nobody, effective: Nobody);
-            pdkill(fd, Signum.SIGKILL).ShouldBe(0);
-            pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
-            Kids.ShouldBeReapedThroughTheLibrary(pid);
-
-            fstat(fd, out Stat st).ShouldBe(0);
-            st.st_mode.ShouldBe(S_IFREG);
-            st.st_uid.ShouldBe(0u);
-            st.st_gid.ShouldBe(0u);
-            st.st_atime.ShouldBe(0);
-            st.st_mtime.ShouldBe(0);
-            st.st_ctime.ShouldBe(0);
-            st.st_atime_nsec.ShouldBe(0);
-            st.st_mtime_nsec.ShouldBe(0);
-            st.st_ctime_nsec.ShouldBe(0);
             OtherFieldsAreZero(st);
         }
         finally
@@ -203,11 +162,7 @@ public partial class FstatTests
 
     [TestCase(-1), TestCase(1 << 30), TestCase(int.MinValue)]
     [Contract("§8 a descriptor that is not open: -1, EBADF")]
-    public void BadNumbers_AreEBADF(int fd)
-    {
-        fstat(fd, out _).ShouldBe(-1);
-        GetLastError().ShouldBe(Errno.EBADF);
-    }
+    public void BadNumbers_AreEBADF(int fd) => Expect.ShouldFailWith(fstat(fd, out _), Errno.EBADF);
 
     [Test, Contract("§8 a descriptor that is not open: -1, EBADF")]
     public void AClosedProcdesc_IsEBADF()
@@ -217,8 +172,7 @@ public partial class FstatTests
         // The library's reaper scans /proc/self/fd after a close, and its directory handle takes
         // the lowest free number (this one) for an instant; it is done once the child is gone.
         Kids.EventuallyGone(pid).ShouldBeTrue();
-        fstat(fd, out _).ShouldBe(-1);
-        GetLastError().ShouldBe(Errno.EBADF);
+        Expect.ShouldFailWith(fstat(fd, out _), Errno.EBADF);
     }
 
     /// <summary>A child that runs sleep 60 with the ids setpriv sets (it runs as root, this process's user).</summary>

@@ -15,6 +15,9 @@ internal static unsafe partial class FreeBsdLibc
     /// <summary>FreeBSD's EWOULDBLOCK (= EAGAIN), sys/sys/errno.h.</summary>
     internal const int EWOULDBLOCK = 35;
 
+    /// <summary>SIGKILL, sys/sys/signal.h (9 on every system, named here so no bare number is sent).</summary>
+    internal const int SIGKILL = 9;
+
     /// <summary>poll(2) with FreeBSD's nfds_t (unsigned int); callers use <see cref="Libc.poll"/>.</summary>
     [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
     internal static partial int poll(NativePollfd* fds, uint nfds, int timeout);

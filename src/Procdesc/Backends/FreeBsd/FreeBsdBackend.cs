@@ -152,11 +152,9 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         Span<NativePollfd> native = count <= 64 ? stackalloc NativePollfd[count] : new NativePollfd[count];
         for (int i = 0; i < count; i++)
             native[i] = new NativePollfd { Fd = fds[i].fd, Events = FreeBsdPollEvents.ToNative((short)fds[i].events) };
-        int ready;
-        fixed (NativePollfd* p = native)
-            ready = Libc.poll(p, (ulong)count, timeout);
+        int ready = PollCall.Run(native, timeout);
         if (ready < 0)
-            return LastError.FailFromLastPInvoke();
+            return -1;
         for (int i = 0; i < count; i++)
             fds[i].revents = (PollEvents)FreeBsdPollEvents.FromNative(native[i].Revents, (short)fds[i].events);
         return ready;
@@ -228,7 +226,7 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
         if (!objectLayerWaitBlocked || FreeBsdLibc.pdgetpid(fd, &pid) != 0)
             return;
         if (!_exits.IsDaemon((ulong)pid))
-            FreeBsdLibc.pdkill(fd, 9);
+            FreeBsdLibc.pdkill(fd, FreeBsdLibc.SIGKILL);
     }
 
     internal override int WatchExit(int fd, ExitWatcher watcher)

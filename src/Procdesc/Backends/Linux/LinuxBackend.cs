@@ -297,11 +297,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             isProcdesc[i] = fds[i].fd >= 0 && _table.Classify(fds[i].fd, out _, out _) == DescriptorKind.Procdesc;
             native[i] = new NativePollfd { Fd = fds[i].fd, Events = isProcdesc[i] ? Libc.POLLIN : (short)fds[i].events };
         }
-        int ready;
-        fixed (NativePollfd* p = native)
-            ready = Libc.poll(p, (ulong)count, timeout);
+        int ready = PollCall.Run(native, timeout);
         if (ready < 0)
-            return LastError.FailFromLastPInvoke();
+            return -1;
         for (int i = 0; i < count; i++)
         {
             short revents = native[i].Revents;
