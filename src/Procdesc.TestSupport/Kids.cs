@@ -235,20 +235,28 @@ internal static class Kids
     /// <summary>Runs a program through pdfork with stdout on a pipe; returns what it printed (bounded) and its exit status.</summary>
     internal static (string Output, int Status) Run(string path, params string[] argv)
     {
+        (string output, int status, _) = Run(PdChild.Exec(path, argv), path);
+        return (output, status);
+    }
+
+    /// <summary>Runs <paramref name="child"/> through pdfork with stdout on a pipe: what it printed
+    /// (bounded), its exit status and its pid.</summary>
+    private static (string Output, int Status, int Pid) Run(PdChild child, string what)
+    {
         var (read, write) = CLibc.Pipe();
         int fd = -1;
         try
         {
-            int pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec(path, argv).WithFd(1, write));
+            int pid = pdfork(out fd, PD_CLOEXEC, child.WithFd(1, write));
             CLibc.close(write);
             write = -1;
-            pid.ShouldBeGreaterThan(0, $"pdfork({path}) failed: {GetLastError()}");
+            pid.ShouldBeGreaterThan(0, $"pdfork({what}) failed: {GetLastError()}");
             using var reader = new LineReader(read);
             read = -1;
             string output = reader.ReadToEnd(BoundMs);
-            WaitForExit(fd).ShouldBeTrue($"{path} ends");
+            WaitForExit(fd).ShouldBeTrue($"{what} ends");
             pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(pid);
-            return (output, status);
+            return (output, status, pid);
         }
         finally
         {
@@ -261,37 +269,18 @@ internal static class Kids
     /// <summary>The pids whose parent is this process, from `ps -A -o pid= -o ppid=` (zombies included; ps itself left out).</summary>
     internal static HashSet<int> ChildrenOfThisProcess()
     {
-        var (read, write) = CLibc.Pipe();
-        int fd = -1;
-        try
+        (string output, int status, int ps) = Run(PdChild.ExecFromPath("ps", ["ps", "-A", "-o", "pid=", "-o", "ppid="]), "ps");
+        WEXITSTATUS(status).ShouldBe(0, "ps -A -o pid= -o ppid= succeeds");
+        int self = CLibc.getpid();
+        var children = new HashSet<int>();
+        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            int ps = pdfork(out fd, PD_CLOEXEC, PdChild.ExecFromPath("ps", ["ps", "-A", "-o", "pid=", "-o", "ppid="]).WithFd(1, write));
-            CLibc.close(write);
-            write = -1;
-            ps.ShouldBeGreaterThan(0, $"pdfork(ps) failed: {GetLastError()}");
-            using var reader = new LineReader(read);
-            read = -1;
-            string output = reader.ReadToEnd(BoundMs);
-            WaitForExit(fd).ShouldBeTrue("ps ends");
-            pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBe(ps);
-            WEXITSTATUS(status).ShouldBe(0, "ps -A -o pid= -o ppid= succeeds");
-            int self = CLibc.getpid();
-            var children = new HashSet<int>();
-            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length == 2 && int.TryParse(fields[0], out int pid) && int.TryParse(fields[1], out int parent)
-                    && parent == self && pid != ps)
-                    children.Add(pid);
-            }
-            return children;
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length == 2 && int.TryParse(fields[0], out int pid) && int.TryParse(fields[1], out int parent)
+                && parent == self && pid != ps)
+                children.Add(pid);
         }
-        finally
-        {
-            if (read >= 0) CLibc.close(read);
-            if (write >= 0) CLibc.close(write);
-            Cleanup(fd);
-        }
+        return children;
     }
 
     /// <summary>The first line a program prints when run through pdfork (bounded).</summary>
