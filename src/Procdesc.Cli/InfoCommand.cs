@@ -35,6 +35,7 @@ internal sealed class InfoCommand
         Console.Out.WriteLine($"os       {HostFeatures.OperatingSystem}");
         Console.Out.WriteLine($"kernel   {HostFeatures.KernelRelease}");
         Console.Out.WriteLine($"backend  {HostFeatures.Backend}");
+        Console.Out.WriteLine($"sandbox  programs: {HostFeatures.ProgramSandbox}; workers: {HostFeatures.WorkerSandbox}");
         Console.Out.WriteLine("features");
         int width = features.Count == 0 ? 0 : features.Max(f => f.Name.Length);
         foreach (HostFeature feature in features)
@@ -51,6 +52,8 @@ internal sealed class InfoCommand
             json.WriteString("os", HostFeatures.OperatingSystem);
             json.WriteString("kernelRelease", HostFeatures.KernelRelease);
             json.WriteString("backend", HostFeatures.Backend);
+            json.WriteString("programSandbox", HostFeatures.ProgramSandbox.ToString());
+            json.WriteString("workerSandbox", HostFeatures.WorkerSandbox.ToString());
             json.WriteStartArray("features");
             foreach (HostFeature feature in features)
             {

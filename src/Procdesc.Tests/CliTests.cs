@@ -233,13 +233,12 @@ public partial class CliTests
         result.StdErr.TrimEnd('\n').ShouldNotContain('\n', customMessage: "one line");
     }
 
-    [Test, OnlyOn("Linux", "the without_clone3 wrapper is a Linux seccomp filter"),
+    [Test, OnlyOn("Linux", "the without_syscall wrapper is a Linux seccomp filter"),
      Contract("§1 creation: the clone(CLONE_PIDFD) fallback where clone3 answers ENOSYS")]
     public void WhereClone3IsBlocked_CreationFallsBackToClone()
     {
-        string wrapper = Path.Combine(AppContext.BaseDirectory, "without_clone3");
-        var result = Tool.Run(["run", "--", "/bin/sh", "-c", "echo fallback; exit 5"], wrapper);
-        result.StdErr.ShouldNotContain("clone3 is still reachable");
+        var result = Tool.Run(["run", "--", "/bin/sh", "-c", "echo fallback; exit 5"], Tool.WithoutSyscall, wrapperArguments: ["435"]);
+        result.StdErr.ShouldNotContain("is still reachable");
         result.ExitCode.ShouldBe(5, result.StdErr);
         result.StdOut.ShouldBe("fallback\n");
     }

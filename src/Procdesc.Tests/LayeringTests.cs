@@ -20,6 +20,7 @@ public partial class LayeringTests
         "Backends/Linux",  // the emulation
         "Backends/FreeBsd",// the native calls
         "(root)",          // PdSyscall (C-shaped API), ProcessDescriptor (object layer), HostBackend
+        "Workers",         // PdWorker: workers and their sandbox, on the object layer
     ];
 
     [Test]

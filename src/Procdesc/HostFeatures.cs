@@ -21,6 +21,16 @@ public static class HostFeatures
     /// <summary>The backend in use (same as <see cref="PdSyscall.Backend"/>).</summary>
     public static string Backend => HostBackend.Current.Name;
 
+    /// <summary>What <see cref="PdChild.WithSandbox"/> enforces here (Linux: by the kernel's Landlock ABI);
+    /// <see cref="SandboxLevel.None"/> where such a child is refused (FreeBSD, see there).</summary>
+    public static SandboxLevel ProgramSandbox => HostBackend.Current.ChildSandbox;
+
+    /// <summary>What a <see cref="PdWorker"/> sandbox enforces here: on Linux the same as
+    /// <see cref="ProgramSandbox"/> (the worker's runtime is an exec'd program), on FreeBSD
+    /// capability mode, entered by the worker once its runtime has started.</summary>
+    public static SandboxLevel WorkerSandbox =>
+        HostBackend.Current.SelfSandbox != SandboxLevel.None ? HostBackend.Current.SelfSandbox : HostBackend.Current.ChildSandbox;
+
     /// <summary>A one-line description of the system: OS description and architecture.</summary>
     public static string OperatingSystem => $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})";
 }

@@ -8,7 +8,7 @@
  *
  * Protocol: one SOCK_SEQPACKET socket (argv[1] names its descriptor). Every message starts with
  * struct pd_parent_header; the library's request id comes back in the reply.
- *   SPAWN: struct pd_parent_spawn, then fd_count ints (the child's numbers for the descriptors
+ *   SPAWN: struct pd_parent_spawn, then fd_count - sandbox ints (the child's numbers for the descriptors
  *     passed with SCM_RIGHTS, in order), then NUL-terminated strings: path, argv[argc],
  *     envp[envc], and cwd if has_cwd. Reply: struct pd_parent_spawned, with the child's pidfd by
  *     SCM_RIGHTS when error is 0. Children made without daemon die when this helper's main thread
@@ -168,11 +168,13 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
     if (size < sizeof *request)
         goto done;
     answer.header.id = request->header.id;
-    if (request->argc < 1 || request->envc < 0 || request->fd_count != fd_count)
+    if (request->argc < 1 || request->envc < 0 || request->fd_count != fd_count
+        || request->sandbox < 0 || request->sandbox > fd_count || request->sandbox > 1)
         goto done;
+    int map_count = fd_count - request->sandbox; /* the ruleset, last, is not placed in the child */
     char *cursor = message + sizeof *request, *end = message + size;
     if (request->ngroups < 0 || request->ngroups > 65536
-        || (size_t)(end - cursor) < ((size_t)fd_count + (size_t)request->ngroups) * sizeof(int32_t))
+        || (size_t)(end - cursor) < ((size_t)map_count + (size_t)request->ngroups) * sizeof(int32_t))
         goto done;
     argv = calloc((size_t)request->argc + 1, sizeof *argv);
     envp = calloc((size_t)request->envc + 1, sizeof *envp);
@@ -182,7 +184,7 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
         answer.error = ENOMEM;
         goto done;
     }
-    for (int i = 0; i < fd_count; i++) {
+    for (int i = 0; i < map_count; i++) {
         int32_t child_fd;
         memcpy(&child_fd, cursor, sizeof child_fd);
         cursor += sizeof child_fd;
@@ -214,7 +216,8 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
         goto done;
     struct pd_spawn_request spawn = {
         .path = path, .argv = argv, .envp = envp, .fd_map = map, .fd_scratch = scratch,
-        .fd_map_count = fd_count, .cwd = cwd,
+        .fd_map_count = map_count, .cwd = cwd,
+        .sandbox_ruleset = request->sandbox ? fds[fd_count - 1] : -1, .no_new_privs = request->no_new_privs,
         /* Dies with this helper's main thread, which lives as long as the helper. */
         .death_signal = request->daemon ? 0 : SIGKILL, .expected_parent = (int)getpid(),
         .credentials = credentials,

@@ -24,6 +24,8 @@ struct pd_parent_spawn {
     int32_t has_cwd;
     uint32_t ids[6];  /* the requesting thread's ruid euid suid rgid egid sgid */
     int32_t ngroups;  /* its supplementary groups, which follow the descriptor numbers */
+    int32_t sandbox;  /* 1: the last passed descriptor is a Landlock ruleset for the child (no number follows for it) */
+    int32_t no_new_privs;
 };
 
 struct pd_parent_spawned {
@@ -47,7 +49,7 @@ struct pd_parent_waited {
     int64_t rusage[18]; /* struct rusage, 64-bit */
 };
 
-_Static_assert(sizeof(struct pd_parent_spawn) == 56, "ParentSpawn");
+_Static_assert(sizeof(struct pd_parent_spawn) == 64, "ParentSpawn");
 _Static_assert(sizeof(struct pd_parent_spawned) == 16, "ParentSpawned");
 _Static_assert(sizeof(struct pd_parent_waitid) == 16, "ParentWaitid");
 _Static_assert(sizeof(struct pd_parent_waited) == 176, "ParentWaited");

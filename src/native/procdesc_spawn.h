@@ -25,6 +25,8 @@ struct pd_spawn_request {
     void *pdrfork_thread; /* FreeBSD: libc's pdrfork_thread, or NULL where libc has none */
     uint64_t clone_flags; /* Linux: more clone3 flags (CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL) */
     const uint32_t *credentials; /* Linux, helper parent: NULL, or ruid euid suid rgid egid sgid ngroups groups[ngroups], set in the child */
+    int sandbox_ruleset;  /* Linux: -1, or a Landlock ruleset the child enforces on itself before exec */
+    int no_new_privs;     /* Linux: 1 to set no_new_privs in the child (every sandbox does; Landlock requires it) */
 };
 
 #if defined(__LP64__) || defined(_LP64)
@@ -37,7 +39,9 @@ _Static_assert(offsetof(struct pd_spawn_request, pd_flags) == 60, "SpawnRequest.
 _Static_assert(offsetof(struct pd_spawn_request, pdrfork_thread) == 64, "SpawnRequest.PdrforkThread");
 _Static_assert(offsetof(struct pd_spawn_request, clone_flags) == 72, "SpawnRequest.CloneFlags");
 _Static_assert(offsetof(struct pd_spawn_request, credentials) == 80, "SpawnRequest.Credentials");
-_Static_assert(sizeof(struct pd_spawn_request) == 88, "sizeof(SpawnRequest)");
+_Static_assert(offsetof(struct pd_spawn_request, sandbox_ruleset) == 88, "SpawnRequest.SandboxRuleset");
+_Static_assert(offsetof(struct pd_spawn_request, no_new_privs) == 92, "SpawnRequest.NoNewPrivs");
+_Static_assert(sizeof(struct pd_spawn_request) == 96, "sizeof(SpawnRequest)");
 #endif
 
 #endif

@@ -43,6 +43,9 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
+#endif
 #define PD_CLONE_CLEAR_SIGHAND 0x100000000ULL
 #define PD_WALL 0x40000000
 #define PD_KERNEL_SIGSET_BYTES 8
@@ -230,7 +233,21 @@ static int child_main(void *arg)
         }
     }
 
-    long r = apply_fd_map(req);
+    /* The sandbox (PdChild.WithSandbox): the ruleset was built by the parent, so the child only
+       enforces it. Landlock binds the calling thread, and this process has one thread until exec,
+       so the whole program runs inside it. Before the descriptor moves, which may reuse the
+       ruleset's number; a failure fails pdfork (a sandbox asked for is never silently skipped). */
+    long r = 0;
+    if (req->no_new_privs)
+        r = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
+    if (r == 0 && req->sandbox_ruleset >= 0)
+        r = raw_syscall(SYS_landlock_restrict_self, req->sandbox_ruleset, 0, 0, 0);
+    if (r != 0) {
+        shared->child_errno = (int)-r;
+        return 127;
+    }
+
+    r = apply_fd_map(req);
     if (r == 0 && req->cwd)
         r = raw_syscall(SYS_chdir, (long)req->cwd, 0, 0, 0);
     if (r == 0) {

@@ -32,8 +32,12 @@ internal static class Tool
         return Run(["-c", script], wrapper: shell, timeoutMs: timeoutMs, rawWrapperArguments: true);
     }
 
-    /// <summary>Runs `procdesc ARGS`, optionally through a wrapper program; bounded.</summary>
-    internal static Result Run(IEnumerable<string> args, string? wrapper = null, int timeoutMs = 60_000, bool rawWrapperArguments = false)
+    /// <summary>tests' native/without_syscall.c: runs a program with some system calls answering ENOSYS.</summary>
+    internal static string WithoutSyscall => Path.Combine(AppContext.BaseDirectory, "without_syscall");
+
+    /// <summary>Runs `procdesc ARGS`, optionally through a wrapper program (with its own arguments first); bounded.</summary>
+    internal static Result Run(IEnumerable<string> args, string? wrapper = null, int timeoutMs = 60_000, bool rawWrapperArguments = false,
+        IReadOnlyList<string>? wrapperArguments = null)
     {
         var info = new ProcessStartInfo(wrapper ?? "dotnet")
         {
@@ -41,6 +45,8 @@ internal static class Tool
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (string a in wrapperArguments ?? [])
+            info.ArgumentList.Add(a);
         if (wrapper is not null && !rawWrapperArguments)
             info.ArgumentList.Add("dotnet");
         if (!rawWrapperArguments)

@@ -27,6 +27,17 @@ internal abstract class ProcdescBackend
     internal abstract int Poll(Pollfd[] fds, int timeout);
     internal abstract int FStat(int fd, out Stat stat);
 
+    /// <summary>What <see cref="PdChild.WithSandbox"/> enforces on this host; <see cref="SandboxLevel.None"/>
+    /// where the host refuses such a child (pdfork: EOPNOTSUPP).</summary>
+    internal virtual SandboxLevel ChildSandbox => SandboxLevel.None;
+
+    /// <summary>What this process can enter itself, every thread at once, after it has started:
+    /// FreeBSD's capability mode. None on Linux, where Landlock binds one thread only.</summary>
+    internal virtual SandboxLevel SelfSandbox => SandboxLevel.None;
+
+    /// <summary>Enters <see cref="SelfSandbox"/> for good: 0, or -1 (EOPNOTSUPP where there is none).</summary>
+    internal virtual int EnterSandbox() => LastError.Fail(Errno.EOPNOTSUPP);
+
     /// <summary>dup(2) as F_DUPFD, or F_DUPFD_CLOEXEC: a copy at the lowest free number. A copy
     /// needs no bookkeeping: every call finds the child behind whatever number it is given.</summary>
     internal int Dup(int fd, bool closeOnExec)

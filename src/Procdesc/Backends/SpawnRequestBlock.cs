@@ -56,6 +56,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
             FdScratch = scratch,
             FdMapCount = mapCount,
             WorkingDirectory = child.WorkingDirectory is null ? null : Put(ref cursor, child.WorkingDirectory),
+            SandboxRuleset = -1,
         };
     }
 

@@ -22,6 +22,9 @@ internal static unsafe partial class FreeBsdLibc
     [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
     internal static partial int poll(NativePollfd* fds, uint nfds, int timeout);
 
+    [LibraryImport(Libraries.Libc, EntryPoint = "cap_enter", SetLastError = true)]
+    internal static partial int cap_enter();
+
     [LibraryImport(Libraries.Libc, EntryPoint = "pdgetpid", SetLastError = true)]
     internal static partial int pdgetpid(int fd, int* pid);
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Procdesc.Interop;
 
 /// <summary>The request handed to the C helper; layout matches <c>struct pd_spawn_request</c> in both
-/// src/native files (Linux reads DeathSignal, ExpectedParent and CloneFlags, FreeBSD PdFlags and PdrforkThread).</summary>
+/// src/native files (Linux reads DeathSignal, ExpectedParent, CloneFlags and the sandbox's fields, FreeBSD PdFlags and PdrforkThread).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct SpawnRequest
 {
@@ -20,6 +20,8 @@ internal unsafe struct SpawnRequest
     public void* PdrforkThread;
     public ulong CloneFlags;
     public uint* Credentials;
+    public int SandboxRuleset;
+    public int NoNewPrivs;
 }
 
 internal static unsafe partial class NativeSpawn

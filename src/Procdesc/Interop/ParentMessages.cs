@@ -23,6 +23,9 @@ internal unsafe struct ParentSpawn
     public int Daemon, Argc, Envc, FdCount, HasCwd;
     public fixed uint Ids[6];
     public int Groups;
+    /// <summary>1: the last descriptor passed is the child's Landlock ruleset.</summary>
+    public int Sandbox;
+    public int NoNewPrivs;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -12,9 +12,11 @@ namespace Procdesc;
 public sealed class PdChild
 {
     private PdChild(string path, ImmutableArray<string> argv, ImmutableArray<string>? envp,
-        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory, bool kernelKillOnClose = false)
+        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory, bool kernelKillOnClose = false,
+        SandboxPolicy? sandbox = null)
     {
         KernelKillOnClose = kernelKillOnClose;
+        Sandbox = sandbox;
         Path = path;
         Arguments = argv;
         Environment = envp;
@@ -41,6 +43,9 @@ public sealed class PdChild
 
     /// <summary>Kill-on-close is the kernel's (<see cref="WithKernelKillOnClose"/>).</summary>
     public bool KernelKillOnClose { get; }
+
+    /// <summary>The sandbox the child enters before exec (<see cref="WithSandbox"/>), or null.</summary>
+    public SandboxPolicy? Sandbox { get; }
 
     /// <summary>Describes a child that executes <paramref name="path"/> with an explicit argument vector.</summary>
     /// <param name="path">The program's path (execve semantics: no PATH search).</param>
@@ -78,7 +83,7 @@ public sealed class PdChild
         ArgumentOutOfRangeException.ThrowIfNegative(childFd);
         ArgumentOutOfRangeException.ThrowIfNegative(parentFd);
         var map = FdMap.RemoveAll(m => m.ChildFd == childFd).Add((childFd, parentFd));
-        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory, KernelKillOnClose);
+        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory, KernelKillOnClose, Sandbox);
     }
 
     /// <summary>The child changes to <paramref name="path"/> before exec; a failure is pdfork's errno.</summary>
@@ -86,7 +91,7 @@ public sealed class PdChild
     {
         ArgumentNullException.ThrowIfNull(path);
         RejectNul(path, nameof(path));
-        return new PdChild(Path, Arguments, Environment, FdMap, path, KernelKillOnClose);
+        return new PdChild(Path, Arguments, Environment, FdMap, path, KernelKillOnClose, Sandbox);
     }
 
     /// <summary>
@@ -106,7 +111,29 @@ public sealed class PdChild
     /// when a copy of its descriptor lives in another one.
     /// </remarks>
     public PdChild WithKernelKillOnClose() =>
-        new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, kernelKillOnClose: true);
+        new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, kernelKillOnClose: true, Sandbox);
+
+    /// <summary>
+    /// The child enters <paramref name="policy"/>'s sandbox between its creation and the exec, so
+    /// the program runs inside it from its first instruction: on Linux, no_new_privs and a Landlock
+    /// domain (the C helper enforces a ruleset built here; the child has a single thread there, so
+    /// Landlock's per-thread rule covers the whole program). The program's own file and the
+    /// system's shared libraries (/lib*, /usr/lib*, /usr/local/lib, /etc/ld.so.cache) are readable
+    /// and executable; /dev/null, /dev/zero and /dev/urandom readable (/dev/null writable).
+    /// </summary>
+    /// <remarks>
+    /// pdfork fails, and nothing is started, when the kernel cannot reach the policy's
+    /// <see cref="SandboxPolicy.Minimum"/> (EOPNOTSUPP: no Landlock, Linux before 5.13 or Landlock not
+    /// enabled at boot) or an allowed path cannot be opened (its errno, ENOENT for a missing one).
+    /// On FreeBSD, capability mode cannot cross an exec (the dynamic linker itself needs the file
+    /// system), so pdfork fails with EOPNOTSUPP: a FreeBSD program calls <c>cap_enter</c> itself, and
+    /// <see cref="PdWorker"/> does for its workers.
+    /// </remarks>
+    public PdChild WithSandbox(SandboxPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, KernelKillOnClose, policy);
+    }
 
     private static ImmutableArray<string> CheckedStrings(IReadOnlyList<string> values, string name)
     {

@@ -56,11 +56,21 @@ internal sealed unsafe class FreeBsdBackend : ProcdescBackend
             ? "libc exports pdrfork_thread (FreeBSD 15.1+): pdfork is pdrfork(RFSPAWN), vfork-like, cost independent of the heap"
             : "no pdrfork_thread in libc: pdfork(2) copies the address space (cost grows with the heap)"),
         new("EVFILT_PROCDESC", true, "kqueue EVFILT_PROCDESC/NOTE_EXIT (FreeBSD 9+): WaitAsync"),
+        new("cap_enter", true, "Capsicum capability mode: workers enter it (cap_enter) once the runtime has started; PdChild.WithSandbox is refused (EOPNOTSUPP: capability mode cannot cross execve)"),
     ];
+
+    internal override SandboxLevel SelfSandbox => SandboxLevel.CapabilityMode;
+
+    /// <summary>cap_enter(2): every thread of the process at once, for good.</summary>
+    internal override int EnterSandbox() => FreeBsdLibc.cap_enter() == 0 ? 0 : LastError.FailFromLastPInvoke();
 
     internal override int PdFork(out int fd, int flags, PdChild child)
     {
         fd = -1;
+        // Capability mode does not cross execve (the program's loader opens files by path): a
+        // FreeBSD program enters it itself. Refused, never run unsandboxed.
+        if (child.Sandbox is not null)
+            return LastError.Fail(Errno.EOPNOTSUPP);
         int pd, pid, error;
         using (var request = new SpawnRequestBlock(child))
         {

@@ -81,6 +81,8 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         return new LinuxBackend(identity);
     }
 
+    internal override SandboxLevel ChildSandbox => LandlockSandbox.Reachable;
+
     internal override int PdFork(out int fd, int flags, PdChild child)
     {
         fd = -1;
@@ -93,12 +95,20 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
         // or a direct one where no helper can be started, unless PROCDESC_LINUX_PARENT=helper. A
         // kernel-killed child needs none: the kernel reaps it, and no wait(-1) ever sees it.
         ParentHelper? parent = !kernelKills && ParentHelper.Wanted ? _parent : null;
-        error = parent is null ? (int)Errno.ENOSYS : parent.Spawn(child, SpawnRequestBlock.EnvironmentOf(child), daemon, out pidfd, out pid);
-        if (parent is null || (error == (int)Errno.ENOSYS && !ParentHelper.Forced))
+        // The sandbox's ruleset is built here, where a failure is an errno and nothing is started.
+        int ruleset = -1;
+        error = child.Sandbox is { } policy ? LandlockSandbox.Build(child, policy, out ruleset) : 0;
+        if (error == 0)
         {
-            parent = null;
-            error = SpawnDirect(child, daemon, kernelKills, out pidfd, out pid);
+            error = parent is null ? (int)Errno.ENOSYS : parent.Spawn(child, SpawnRequestBlock.EnvironmentOf(child), daemon, ruleset, out pidfd, out pid);
+            if (parent is null || (error == (int)Errno.ENOSYS && !ParentHelper.Forced))
+            {
+                parent = null;
+                error = SpawnDirect(child, daemon, kernelKills, ruleset, out pidfd, out pid);
+            }
         }
+        if (ruleset >= 0)
+            Libc.CloseKeepingErrno(ruleset);
         if (error != 0)
             return LastError.Fail(error);
 
@@ -114,9 +124,11 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     }
 
     /// <summary>Creates the child as this process's own: 0 or a positive errno.</summary>
-    private int SpawnDirect(PdChild child, bool daemon, bool kernelKills, out int pidfd, out int pid)
+    private int SpawnDirect(PdChild child, bool daemon, bool kernelKills, int sandboxRuleset, out int pidfd, out int pid)
     {
         using var request = new SpawnRequestBlock(child);
+        request.Request->SandboxRuleset = sandboxRuleset;
+        request.Request->NoNewPrivs = child.Sandbox is null ? 0 : 1;
         if (kernelKills)
         {
             // The kernel kills the child when the last reference to its pidfd's file goes — this

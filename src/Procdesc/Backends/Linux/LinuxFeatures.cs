@@ -55,6 +55,10 @@ internal static unsafe class LinuxFeatures
             : "children are this process's own (no foreign reaper known; PROCDESC_LINUX_PARENT=helper makes them the helper parent's)"));
         features.Add(new("CLONE_PIDFD_AUTOKILL", KernelVersion.AtLeast(7, 1),
             $"by kernel version ({KernelVersion.Release}; 7.1+): kill-on-close by the kernel, counting every copy in every process, for children made with PdChild.WithKernelKillOnClose() (their rusage is lost: the kernel reaps them)"));
+        int abi = LandlockSandbox.Abi;
+        features.Add(new("Landlock", abi > 0, abi > 0
+            ? $"Landlock ABI {abi}: PdChild.WithSandbox and workers enforce {LandlockSandbox.Reachable}"
+            : "no Landlock (Linux before 5.13, or not enabled at boot: lsm=…,landlock): a sandbox requiring more than no_new_privs fails with EOPNOTSUPP"));
         return features;
     }
 }

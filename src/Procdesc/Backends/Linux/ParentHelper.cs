@@ -83,8 +83,9 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
     }
 
     /// <summary>Creates <paramref name="child"/> as the helper's child: 0 with the caller's new
-    /// descriptor (close-on-exec) and the pid, or a positive errno (ENOSYS when there is no helper).</summary>
-    internal int Spawn(PdChild child, IReadOnlyList<string> environment, bool daemon, out int pidfd, out int pid)
+    /// descriptor (close-on-exec) and the pid, or a positive errno (ENOSYS when there is no helper).
+    /// <paramref name="sandboxRuleset"/>: -1, or the Landlock ruleset the child enforces (passed last).</summary>
+    internal int Spawn(PdChild child, IReadOnlyList<string> environment, bool daemon, int sandboxRuleset, out int pidfd, out int pid)
     {
         pidfd = -1;
         pid = 0;
@@ -102,7 +103,8 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
         }, out int listError);
         if (!listed)
             return listError;
-        if (map.Count > MaxPassed)
+        int sandbox = sandboxRuleset >= 0 ? 1 : 0;
+        if (map.Count + sandbox > MaxPassed)
             return (int)Errno.EMFILE; // one message carries at most SCM_MAX_FD descriptors
         string workingDirectory = child.WorkingDirectory ?? Directory.GetCurrentDirectory();
         // And the calling thread's credentials, which the child takes on (a set-uid program that
@@ -122,8 +124,8 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
         strings.AddRange(child.Arguments);
         strings.AddRange(environment);
         strings.Add(workingDirectory);
-        int fdCount = map.Count;
-        int size = sizeof(ParentSpawn) + (fdCount + groups.Length) * sizeof(int);
+        int mapCount = map.Count, fdCount = mapCount + sandbox;
+        int size = sizeof(ParentSpawn) + (mapCount + groups.Length) * sizeof(int);
         foreach (string s in strings)
             size += Encoding.UTF8.GetByteCount(s) + 1;
         byte[] message = new byte[size];
@@ -140,17 +142,19 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
                 FdCount = fdCount,
                 HasCwd = 1,
                 Groups = groups.Length,
+                Sandbox = sandbox,
+                NoNewPrivs = child.Sandbox is null ? 0 : 1,
             };
             for (int i = 0; i < 6; i++)
                 spawn.Ids[i] = ids[i];
             *(ParentSpawn*)m = spawn;
             int* childFds = (int*)(m + sizeof(ParentSpawn));
-            for (int i = 0; i < fdCount; i++)
+            for (int i = 0; i < mapCount; i++)
                 childFds[i] = map[i].ChildFd;
-            uint* groupList = (uint*)(childFds + fdCount);
+            uint* groupList = (uint*)(childFds + mapCount);
             for (int i = 0; i < groups.Length; i++)
                 groupList[i] = groups[i];
-            int at = sizeof(ParentSpawn) + (fdCount + groups.Length) * sizeof(int);
+            int at = sizeof(ParentSpawn) + (mapCount + groups.Length) * sizeof(int);
             foreach (string s in strings)
             {
                 at += Encoding.UTF8.GetBytes(s, message.AsSpan(at));
@@ -161,8 +165,10 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
                 var header = (ControlHeader*)controlBuffer;
                 *header = new ControlHeader { Length = (nuint)ControlLength(fdCount), Level = SOL_SOCKET, Type = SCM_RIGHTS };
                 int* passed = (int*)(controlBuffer + sizeof(ControlHeader));
-                for (int i = 0; i < fdCount; i++)
+                for (int i = 0; i < mapCount; i++)
                     passed[i] = map[i].ParentFd;
+                if (sandbox == 1)
+                    passed[mapCount] = sandboxRuleset;
             }
             int sent = Send(m, size, fdCount > 0 ? controlBuffer : null, control);
             if (sent != 0)
