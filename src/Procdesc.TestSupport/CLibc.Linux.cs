@@ -12,6 +12,11 @@ internal static unsafe partial class CLibc
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint sendmsg(int fd, void* msg, int flags);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint recvmsg(int fd, void* msg, int flags);
 
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int socket(int domain, int type, int protocol);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int connect(int fd, byte* address, int length);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int bind(int fd, byte* address, int length);
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] internal static partial int unlink(string path);
+
     internal static int pidfd_open(int pid) => (int)syscall(434, pid, 0, 0);
 
     /// <summary>Another process's soft RLIMIT_NOFILE.</summary>

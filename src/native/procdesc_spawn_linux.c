@@ -66,15 +66,17 @@ struct pd_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
-/* Raw system calls: -errno on failure, and no write to the (parent thread's) errno. */
-static long raw_syscall(long n, long a, long b, long c, long d)
+/* Raw system calls: -errno on failure, and no write to the (parent thread's) errno. Five
+   arguments, every one set: some calls (prctl's PR_SET_NO_NEW_PRIVS) refuse a non-zero unused one. */
+static long raw_syscall5(long n, long a, long b, long c, long d, long e)
 {
 #if defined(__x86_64__)
     long ret;
     register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
     __asm__ __volatile__("syscall"
                          : "=a"(ret)
-                         : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                         : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
                          : "rcx", "r11", "memory");
     return ret;
 #elif defined(__aarch64__)
@@ -83,14 +85,20 @@ static long raw_syscall(long n, long a, long b, long c, long d)
     register long x1 __asm__("x1") = b;
     register long x2 __asm__("x2") = c;
     register long x3 __asm__("x3") = d;
-    __asm__ __volatile__("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    register long x4 __asm__("x4") = e;
+    __asm__ __volatile__("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
     return x0;
 #else
     /* Other architectures: libc's syscall() writes the parent thread's errno on failure; the
        parent never reads errno before overwriting it, so this is harmless there. */
-    long ret = syscall(n, a, b, c, d);
+    long ret = syscall(n, a, b, c, d, e);
     return ret == -1 ? -errno : ret;
 #endif
+}
+
+static long raw_syscall(long n, long a, long b, long c, long d)
+{
+    return raw_syscall5(n, a, b, c, d, 0);
 }
 
 /*
@@ -239,7 +247,7 @@ static int child_main(void *arg)
        ruleset's number; a failure fails pdfork (a sandbox asked for is never silently skipped). */
     long r = 0;
     if (req->no_new_privs)
-        r = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
+        r = raw_syscall5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (r == 0 && req->sandbox_ruleset >= 0)
         r = raw_syscall(SYS_landlock_restrict_self, req->sandbox_ruleset, 0, 0, 0);
     if (r != 0) {

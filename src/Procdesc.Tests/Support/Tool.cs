@@ -37,7 +37,7 @@ internal static class Tool
 
     /// <summary>Runs `procdesc ARGS`, optionally through a wrapper program (with its own arguments first); bounded.</summary>
     internal static Result Run(IEnumerable<string> args, string? wrapper = null, int timeoutMs = 60_000, bool rawWrapperArguments = false,
-        IReadOnlyList<string>? wrapperArguments = null)
+        IReadOnlyList<string>? wrapperArguments = null, Dictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(wrapper ?? "dotnet")
         {
@@ -45,6 +45,8 @@ internal static class Tool
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment ?? [])
+            info.Environment[name] = value;
         foreach (string a in wrapperArguments ?? [])
             info.ArgumentList.Add(a);
         if (wrapper is not null && !rawWrapperArguments)

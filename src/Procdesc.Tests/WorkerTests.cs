@@ -1,0 +1,233 @@
+using System.Text;
+using Procdesc.Tests.Support;
+
+namespace Procdesc.Tests;
+
+/// <summary>
+/// Workers (issue 13): a static method of this assembly run in a fresh runtime under a process
+/// descriptor, with a channel. The workers here are this test host started again: the startup hook
+/// reaches the entries below before the test host's Main.
+/// </summary>
+[OnlyOn("Linux", "reads /proc; FreeBSD's workers are compiled and checked against its headers, not run here")]
+public class WorkerTests
+{
+    // ---- entries (run in the worker) ----
+
+    private static int Upper(WorkerContext context)
+    {
+        string? line = Channel.ReceiveLine(context.Channel);
+        Channel.SendLine(context.Channel, (line ?? "<eof>").ToUpperInvariant());
+        return 7;
+    }
+
+    private static int EchoArguments(WorkerContext context)
+    {
+        Channel.SendLine(context.Channel, Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\0', context.Arguments))));
+        return context.Arguments.Count;
+    }
+
+    private static int WriteToFive(WorkerContext context)
+    {
+        CLibc.WriteText(5, $"hello from {Environment.ProcessId}\n");
+        return 0;
+    }
+
+    private static int Throw(WorkerContext context) => throw new InvalidOperationException(context.Arguments[0]);
+
+    /// <summary>Says it runs, then never ends on its own (not even at the channel's end).</summary>
+    private static int ReadyThenBlock(WorkerContext context)
+    {
+        Channel.SendLine(context.Channel, $"ready {Environment.ProcessId}");
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary>Starts a worker of its own and reports its pid; then blocks.</summary>
+    private static int StartInnerWorker(WorkerContext context)
+    {
+        Worker inner = PdWorker.Start(ReadyThenBlock);
+        string? ready = Channel.ReceiveLine(inner.Channel);
+        Channel.SendLine(context.Channel, ready ?? "<eof>");
+        Thread.Sleep(Timeout.Infinite);
+        GC.KeepAlive(inner);
+        return 0;
+    }
+
+    private int InstanceEntry(WorkerContext context) => GetHashCode();
+
+    // ---- tests (run here) ----
+
+    [Test, CancelAfter(120_000)]
+    public async Task AWorker_AnswersOnItsChannel_AndItsResultIsItsExitCode(CancellationToken cancellation)
+    {
+        using (Worker worker = PdWorker.Start(Upper))
+        {
+            Channel.SendLine(worker.Channel, "ping from the parent");
+            Channel.ReceiveLine(worker.Channel).ShouldBe("PING FROM THE PARENT");
+            ExitStatus status = worker.Wait();
+            status.Exited.ShouldBeTrue(status.ToString());
+            status.ExitCode.ShouldBe(7);
+            status.Pid.ShouldBe(worker.Pid);
+        }
+        await using (Worker worker = PdWorker.Start(Upper))
+        {
+            Channel.SendLine(worker.Channel, "async");
+            Channel.ReceiveLine(worker.Channel).ShouldBe("ASYNC");
+            ExitStatus status = await worker.WaitAsync(cancellation);
+            status.ExitCode.ShouldBe(7);
+            status.Usage.UserTime.ShouldBeGreaterThan(TimeSpan.Zero, "pdwait4's rusage: a runtime's start costs CPU time");
+        }
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void TheEntrysArguments_ArriveAsTheyWere_WithoutAShell(CancellationToken cancellation)
+    {
+        string[] arguments = ["", " ", "two words", "it's \"quoted\"", "$(touch /tmp/procdesc-pwned)", "`id`", "a\nnew line", "tab\there",
+            "--procdesc-worker", "-", "ünïcødé ✓", "\\", "*", "; exit 3"];
+        using Worker worker = PdWorker.Start(EchoArguments, new WorkerOptions { Arguments = arguments });
+        string line = Channel.ReceiveLine(worker.Channel)!;
+        Encoding.UTF8.GetString(Convert.FromBase64String(line)).Split('\0').ShouldBe(arguments);
+        worker.Wait().ExitCode.ShouldBe(arguments.Length);
+        File.Exists("/tmp/procdesc-pwned").ShouldBeFalse();
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void PassedDescriptors_ArriveUnderTheirNumbers(CancellationToken cancellation)
+    {
+        (int read, int write) = CLibc.Pipe();
+        using var reader = new LineReader(read);
+        using (Worker worker = PdWorker.Start(WriteToFive, new WorkerOptions().WithFd(5, write)))
+        {
+            CLibc.close(write);
+            reader.ReadLine(Channel.StartBoundMs).ShouldBe($"hello from {worker.Pid}");
+            worker.Wait().ExitCode.ShouldBe(0);
+        }
+        Should.Throw<ArgumentOutOfRangeException>(() => new WorkerOptions().WithFd(PdWorker.ChannelFd, 0));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task AnEntryThatThrows_EndsTheWorkerWithItsCode_AndTheExceptionGoesToItsStderr(CancellationToken cancellation)
+    {
+        (int read, int write) = CLibc.Pipe();
+        using var stderr = new LineReader(read);
+        string message = $"boom-{Guid.NewGuid():N}";
+        await using Worker worker = PdWorker.Start(Throw, new WorkerOptions { Arguments = [message] }.WithFd(2, write));
+        CLibc.close(write);
+        ExitStatus status = await worker.WaitAsync(cancellation);
+        status.ExitCode.ShouldBe(PdWorker.UnhandledExceptionExitCode);
+        var text = new StringBuilder();
+        for (string? line; (line = stderr.ReadLine(Channel.StartBoundMs)) is not null;)
+            text.AppendLine(line);
+        text.ToString().ShouldContain($"System.InvalidOperationException: {message}");
+        text.ToString().ShouldContain(nameof(Throw));
+    }
+
+    [Test, CancelAfter(120_000), Contract("§6 last descriptor closed, no PD_DAEMON, child running")]
+    public void DisposingTheWorker_KillsIt(CancellationToken cancellation)
+    {
+        // A pipe only the worker holds open: its end of file tells that the worker is gone.
+        (int read, int write) = CLibc.Pipe();
+        using var watch = new LineReader(read);
+        Worker worker = PdWorker.Start(ReadyThenBlock, new WorkerOptions().WithFd(4, write));
+        CLibc.close(write);
+        int pid = worker.Pid;
+        Channel.ReceiveLine(worker.Channel).ShouldBe($"ready {pid}");
+        worker.Dispose();
+        watch.ReadLine().ShouldBeNull("the worker's copy of the pipe closed: it died");
+        Kids.EventuallyGone(pid).ShouldBeTrue("killed and reaped: no zombie");
+        Should.Throw<ObjectDisposedException>(() => worker.Process.Kill());
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task CancelingAWait_KillsTheWorker(CancellationToken cancellation)
+    {
+        await using Worker worker = PdWorker.Start(ReadyThenBlock);
+        Channel.ReceiveLine(worker.Channel).ShouldBe($"ready {worker.Pid}");
+        using var cancel = new CancellationTokenSource();
+        Task<ExitStatus> wait = worker.WaitAsync(cancel.Token);
+        cancel.Cancel();
+        await Should.ThrowAsync<OperationCanceledException>(wait);
+        ExitStatus status = worker.Wait();
+        status.TermSignal.ShouldBe(Signum.SIGKILL);
+    }
+
+    [Test, CancelAfter(180_000), Contract("§6 the caller's process exits normally, crashes, or is killed with SIGKILL")]
+    public void AWorkerWhoseParentIsKilled_DiesToo(CancellationToken cancellation)
+    {
+        Orphans.AdoptOrphans(true);
+        try
+        {
+            using Worker middle = PdWorker.Start(StartInnerWorker);
+            string ready = Channel.ReceiveLine(middle.Channel)!;
+            ready.ShouldStartWith("ready ");
+            int inner = int.Parse(ready["ready ".Length..]);
+            Kids.IsRunning(inner).ShouldBeTrue();
+            middle.Process.Kill(Signum.SIGKILL);
+            middle.Wait().TermSignal.ShouldBe(Signum.SIGKILL);
+            int status = Orphans.Reap(inner, Kids.Bound);
+            status.ShouldNotBe(-1, $"the inner worker {inner} outlived its parent");
+            WIFSIGNALED(status).ShouldBeTrue();
+            WTERMSIG(status).ShouldBe(Signum.SIGKILL);
+        }
+        finally
+        {
+            Orphans.AdoptOrphans(false);
+        }
+    }
+
+    [Test, CancelAfter(600_000)]
+    public void AHundredWorkers_StartedAndDisposed_LeaveNoZombieNoDescriptorNoOrphan(CancellationToken cancellation)
+    {
+        string tag = $"procdesc-worker-tag-{Guid.NewGuid():N}";
+        int[] children = Processes.Children();
+        SortedSet<int> descriptors = Processes.OpenDescriptors();
+        var pids = new List<int>();
+        for (int i = 0; i < 100; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using Worker worker = PdWorker.Start(ReadyThenBlock, new WorkerOptions { Arguments = [tag] });
+            pids.Add(worker.Pid);
+            if (i % 2 == 0) // half disposed at once (the runtime still starting), half once their entry runs
+                Channel.ReceiveLine(worker.Channel).ShouldBe($"ready {worker.Pid}");
+        }
+        foreach (int pid in pids)
+            Kids.EventuallyGone(pid, TimeScale.Of(TimeSpan.FromSeconds(30))).ShouldBeTrue($"worker {pid} is still there");
+        Processes.NoNewChildren(children, "no zombie");
+        Processes.NoDescriptorLeaked(descriptors);
+        Kids.Eventually(() => !ProcessesWithArgument(tag).Any()).ShouldBeTrue($"no orphan: {string.Join(", ", ProcessesWithArgument(tag))}");
+    }
+
+    [Test]
+    public void AnEntryThatIsNotAStaticMethod_IsRefused_AndNothingStarts()
+    {
+        int[] children = Processes.Children();
+        SortedSet<int> descriptors = Processes.OpenDescriptors();
+        int captured = 3;
+        Should.Throw<ArgumentException>(() => PdWorker.Start(context => 0)).Message.ShouldContain("static");
+        Should.Throw<ArgumentException>(() => PdWorker.Start(context => captured)).Message.ShouldContain("static");
+        Should.Throw<ArgumentException>(() => PdWorker.Start(InstanceEntry)).Message.ShouldContain("static");
+        Func<WorkerContext, int> twice = Upper;
+        twice += Upper;
+        Should.Throw<ArgumentException>(() => PdWorker.Start(twice));
+        Should.Throw<ArgumentNullException>(() => PdWorker.Start(null!));
+        Should.Throw<ArgumentException>(() => PdWorker.Start(Upper, new WorkerOptions { Arguments = ["nul\0inside"] }));
+        Processes.NoNewChildren(children);
+        Processes.NoDescriptorLeaked(descriptors);
+    }
+
+    /// <summary>Pids of the processes whose command line holds <paramref name="argument"/>.</summary>
+    internal static IEnumerable<int> ProcessesWithArgument(string argument)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                continue;
+            string cmdline;
+            try { cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            if (cmdline.Split('\0').Contains(argument))
+                yield return pid;
+        }
+    }
+}
