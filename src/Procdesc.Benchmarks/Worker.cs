@@ -19,6 +19,7 @@ internal static class Worker
         }
         return mode switch
         {
+            "hello" => WorkerRow.HelloOnStdout(),
             "spawn" => Spawn(int.Parse(Arg("--heap-mib", "0"), CultureInfo.InvariantCulture)),
             "many" => ManyRow.Measure(Arg("--subject", "procdesc"), int.Parse(Arg("--count", "100"), CultureInfo.InvariantCulture)),
             "memory" => MemoryRow.Measure(Arg("--subject", "procdesc"), int.Parse(Arg("--count", "100"), CultureInfo.InvariantCulture),

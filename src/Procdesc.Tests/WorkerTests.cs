@@ -55,6 +55,19 @@ public class WorkerTests
 
     private int InstanceEntry(WorkerContext context) => GetHashCode();
 
+    /// <summary>The README's example worker, as it is there.</summary>
+    private static int CountHeaders(WorkerContext context)
+    {
+        using var stream = new System.Net.Sockets.NetworkStream(context.Channel);
+        using var input = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
+        var headers = new Dictionary<string, string>();
+        for (string? line; !string.IsNullOrEmpty(line = input.ReadLine());)
+            if (line.IndexOf(':') is int colon and > 0)
+                headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+        stream.Write(Encoding.UTF8.GetBytes($"{headers.Count} headers; sandbox: {context.Sandbox}\n"));
+        return 0;
+    }
+
     // ---- tests (run here) ----
 
     [Test, CancelAfter(120_000)]
@@ -195,6 +208,23 @@ public class WorkerTests
         Processes.NoNewChildren(children, "no zombie");
         Processes.NoDescriptorLeaked(descriptors);
         Kids.Eventually(() => !ProcessesWithArgument(tag).Any()).ShouldBeTrue($"no orphan: {string.Join(", ", ProcessesWithArgument(tag))}");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task TheReadmesExample_ParsesUntrustedInputInTheSandbox(CancellationToken cancellation)
+    {
+        if ((SandboxPolicy.Default.Minimum & ~HostFeatures.WorkerSandbox) != 0)
+            Assert.Ignore($"no default sandbox on this kernel ({HostFeatures.WorkerSandbox}); SandboxTests check the refusal");
+        byte[] untrusted = Encoding.UTF8.GetBytes("Host: example.org\nAccept: */*\nX-Evil: $(rm -rf /)\n\nbody\n");
+        // From here on, the README's lines.
+        await using Worker parser = PdWorker.Start(CountHeaders, new WorkerOptions { Sandbox = SandboxPolicy.Default });
+        using var channel = new System.Net.Sockets.NetworkStream(parser.Channel);
+        await channel.WriteAsync(untrusted, cancellation);
+        parser.Channel.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        string summary = await new StreamReader(channel).ReadToEndAsync(cancellation);
+        ExitStatus status = await parser.WaitAsync(cancellation);
+        status.ExitCode.ShouldBe(0);
+        summary.ShouldBe($"3 headers; sandbox: {HostFeatures.WorkerSandbox}\n");
     }
 
     [Test]

@@ -83,8 +83,7 @@ public static class PdWorker
         (string host, string[] hostArgv) = WorkerLaunch.Host;
         var argv = new List<string>(hostArgv.Length + 8 + options.Arguments.Count);
         argv.AddRange(hostArgv);
-        argv.AddRange([Marker, "1", target.AssemblyName, target.AssemblyPath, target.TypeName, target.MethodName,
-            ((int)level).ToString(CultureInfo.InvariantCulture)]);
+        argv.AddRange([Marker, WorkerHost.Protocol, .. target.ToArguments(), ((int)level).ToString(CultureInfo.InvariantCulture)]);
         argv.AddRange(options.Arguments);
 
         int[] pair = new int[2];

@@ -1,16 +1,45 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
 
 namespace Procdesc;
 
 /// <summary>
-/// A worker's entry as it crosses into the new runtime: the assembly, the type and the method's
-/// name (the signature is fixed: <c>static int M(WorkerContext)</c>), checked in the parent so that
-/// a bad entry fails <see cref="PdWorker.Start"/> before anything is started.
+/// A worker's entry as it crosses into the new runtime: the assembly, the method's module and
+/// metadata token (found without a name lookup), and the type's and method's names (a check, and
+/// the way back should the token not fit); the signature is fixed: <c>static int M(WorkerContext)</c>.
+/// Checked in the parent, so that a bad entry fails <see cref="PdWorker.Start"/> before anything starts.
 /// </summary>
-internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, string TypeName, string MethodName)
+internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Guid Module, int Token, string TypeName, string MethodName)
 {
     private const BindingFlags AnyStatic = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+
+    /// <summary>The entry's part of a worker's command line.</summary>
+    internal string[] ToArguments() =>
+        [AssemblyName, AssemblyPath, Module.ToString("N"), Token.ToString(CultureInfo.InvariantCulture), TypeName, MethodName];
+
+    internal const int ArgumentCount = 6;
+
+    internal static WorkerEntry? FromArguments(IReadOnlyList<string> a, int at) =>
+        a.Count >= at + ArgumentCount && Guid.TryParseExact(a[at + 2], "N", out Guid module) && Digits(a[at + 3]) is int token
+            ? new WorkerEntry(a[at], a[at + 1], module, token, a[at + 4], a[at + 5])
+            : null;
+
+    /// <summary>A non-negative decimal number, parsed without culture data (which would load ICU
+    /// before the worker's entry runs); null if it is not one.</summary>
+    internal static int? Digits(string text)
+    {
+        if (text.Length is 0 or > 9)
+            return null;
+        int value = 0;
+        foreach (char c in text)
+        {
+            if (c is < '0' or > '9')
+                return null;
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    }
 
     /// <exception cref="ArgumentException">Not a single static, non-generic method of a named type
     /// in an assembly the new runtime can load.</exception>
@@ -29,27 +58,51 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, str
         Assembly assembly = type.Assembly;
         if (assembly.IsDynamic || AssemblyLoadContext.GetLoadContext(assembly) != AssemblyLoadContext.Default)
             throw new ArgumentException($"A worker's entry must live in an assembly of the application itself ('{assembly.GetName().Name}' is dynamic or in another load context).", nameof(entry));
-        if (type.GetMethod(method.Name, AnyStatic, [typeof(WorkerContext)]) != method)
-            throw new ArgumentException($"A worker's entry is found by its name; '{type.FullName}.{method.Name}' is not the only static method of that name taking a WorkerContext.", nameof(entry));
-        return new WorkerEntry(assembly.FullName!, assembly.Location, type.FullName, method.Name);
+        return new WorkerEntry(assembly.FullName!, assembly.Location, method.Module.ModuleVersionId, method.MetadataToken, type.FullName, method.Name);
     }
 
-    /// <summary>In the worker: the method, loaded. Null with <paramref name="why"/> where it is not there.</summary>
-    internal Func<WorkerContext, int>? Resolve(out string why)
+    /// <summary>
+    /// In the worker: the method, ready to call; null with <paramref name="why"/> where it is not
+    /// there. Where the module is the very build the parent checked (same MVID), the token names the
+    /// method <see cref="From"/> checked, and it is called through its function pointer: no
+    /// reflection object is made, which is most of what finding it costs.
+    /// </summary>
+    internal unsafe delegate*<WorkerContext, int> ResolvePointer(out string why)
     {
         try
         {
-            Assembly assembly;
-            try
-            {
-                assembly = AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(AssemblyName));
-            }
-            catch (FileNotFoundException) when (AssemblyPath.Length > 0)
-            {
-                assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(AssemblyPath);
-            }
-            MethodInfo? method = assembly.GetType(TypeName, throwOnError: true)!.GetMethod(MethodName, AnyStatic, [typeof(WorkerContext)]);
-            if (method is null || method.ReturnType != typeof(int))
+            Assembly assembly = Loaded() ?? Load();
+            foreach (Module module in assembly.GetModules())
+                if (module.ModuleVersionId == Module)
+                {
+                    why = "";
+                    return (delegate*<WorkerContext, int>)module.ModuleHandle.ResolveMethodHandle(Token).GetFunctionPointer();
+                }
+        }
+        catch (Exception e) when (e is IOException or BadImageFormatException or ArgumentException)
+        {
+            why = $"{TypeName}.{MethodName} in {AssemblyName}: {e.Message}";
+            return null;
+        }
+        Func<WorkerContext, int>? byName = Resolve(out why);
+        if (byName is null)
+            return null;
+        s_byName = byName;
+        return &CallByName;
+    }
+
+    private static Func<WorkerContext, int>? s_byName;
+
+    private static int CallByName(WorkerContext context) => s_byName!(context);
+
+    /// <summary>The method found by its names (another build of the module): checked, as a delegate.</summary>
+    private Func<WorkerContext, int>? Resolve(out string why)
+    {
+        try
+        {
+            MethodInfo? method = Find();
+            if (method is null || !method.IsStatic || method.ReturnType != typeof(int)
+                || method.GetParameters() is not [{ ParameterType: var p }] || p != typeof(WorkerContext))
             {
                 why = $"no static int {TypeName}.{MethodName}(WorkerContext) in {AssemblyName}";
                 return null;
@@ -61,6 +114,32 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, str
         {
             why = $"{TypeName}.{MethodName} in {AssemblyName}: {e.Message}";
             return null;
+        }
+    }
+
+    private MethodInfo? Find() =>
+        (Loaded() ?? Load()).GetType(TypeName, throwOnError: true)!.GetMethod(MethodName, AnyStatic, [typeof(WorkerContext)]);
+
+    /// <summary>Usually the application's own, which the host has loaded already.</summary>
+    private Assembly? Loaded()
+    {
+        if (Assembly.GetEntryAssembly() is { } entry && entry.FullName == AssemblyName)
+            return entry;
+        foreach (Assembly assembly in AppDomain.CurrentDomain.GetAssemblies())
+            if (assembly.FullName == AssemblyName)
+                return assembly;
+        return null;
+    }
+
+    private Assembly Load()
+    {
+        try
+        {
+            return Assembly.Load(new AssemblyName(AssemblyName));
+        }
+        catch (FileNotFoundException) when (AssemblyPath.Length > 0)
+        {
+            return AssemblyLoadContext.Default.LoadFromAssemblyPath(AssemblyPath);
         }
     }
 }
