@@ -227,6 +227,60 @@ public class WorkerTests
         summary.ShouldBe($"3 headers; sandbox: {HostFeatures.WorkerSandbox}\n");
     }
 
+    [Test, NonParallelizable, CancelAfter(300_000), Contract("§11 runs out of descriptors")]
+    public unsafe void WhenDescriptorsRunOut_StartFailsWithEMFILE_AtEachStep_AndLeavesNothing(CancellationToken cancellation)
+    {
+        bool sandbox = (SandboxPolicy.Default.Minimum & ~HostFeatures.WorkerSandbox) == 0;
+        var options = new WorkerOptions { Sandbox = sandbox ? SandboxPolicy.Default : null };
+        using (Worker warm = PdWorker.Start(ReadyThenBlock, options)) // first-use work done outside the limit
+            Channel.ReceiveLine(warm.Channel).ShouldBe($"ready {warm.Pid}");
+        ulong* saved = stackalloc ulong[2];
+        CLibc.getrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+        ulong* lowered = stackalloc ulong[2];
+        var outcomes = new List<string>();
+        // k free numbers below the limit: the channel's pair, the ruleset, a path's O_PATH, the pidfd each need one.
+        for (int free = 0; free <= 6; free++)
+        {
+            int[] children = Processes.Children();
+            SortedSet<int> descriptors = Processes.OpenDescriptors();
+            int lowestFree = CLibc.dup(2);
+            CLibc.close(lowestFree);
+            (lowered[0], lowered[1]) = ((ulong)(lowestFree + free), saved[1]);
+            Worker? worker = null;
+            Exception? failure = null;
+            try
+            {
+                CLibc.setrlimit(CLibc.RLIMIT_NOFILE, lowered).ShouldBe(0);
+                worker = PdWorker.Start(ReadyThenBlock, options);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            finally
+            {
+                CLibc.setrlimit(CLibc.RLIMIT_NOFILE, saved).ShouldBe(0);
+            }
+            if (worker is not null)
+            {
+                outcomes.Add($"{free}: started");
+                Channel.ReceiveLine(worker.Channel).ShouldBe($"ready {worker.Pid}");
+                worker.Dispose();
+                Kids.EventuallyGone(worker.Pid).ShouldBeTrue();
+            }
+            else
+            {
+                outcomes.Add($"{free}: {failure!.GetType().Name} {(failure as ProcessDescriptorException)?.Errno}");
+                failure.ShouldBeOfType<ProcessDescriptorException>().Errno.ShouldBe(Errno.EMFILE, failure.ToString());
+            }
+            Processes.NoNewChildren(children, $"{free} free: no child, not even a zombie");
+            Processes.NoDescriptorLeaked(descriptors);
+        }
+        TestContext.Out.WriteLine(string.Join("; ", outcomes));
+        outcomes[0].ShouldContain("EMFILE");
+        outcomes[^1].ShouldContain("started");
+    }
+
     [Test]
     public void AnEntryThatIsNotAStaticMethod_IsRefused_AndNothingStarts()
     {

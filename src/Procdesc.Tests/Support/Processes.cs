@@ -93,7 +93,7 @@ internal static class Processes
         catch (IOException) { return "-"; }
     }
 
-    /// <summary>Drops the assemblies and native libraries the runtime opened meanwhile (it keeps them open).</summary>
+    /// <summary>Drops the assemblies, native libraries and symbol files the runtime opened meanwhile (it keeps them open).</summary>
     private static SortedSet<int> WithoutRuntimeFiles(SortedSet<int> fds)
     {
         fds.RemoveWhere(fd =>
@@ -101,7 +101,8 @@ internal static class Processes
             try
             {
                 string? target = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
-                return target is not null && (target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".so", StringComparison.Ordinal));
+                return target is not null && (target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".so", StringComparison.Ordinal)
+                    || target.EndsWith(".pdb", StringComparison.Ordinal)); // symbols, read for an exception's stack trace
             }
             catch (IOException) { return false; }
         });
