@@ -9,6 +9,7 @@ namespace Procdesc.Tests;
 /// sandbox must deny follows the level this kernel's Landlock reaches (HostFeatures).
 /// </summary>
 [OnlyOn("Linux", "Landlock; FreeBSD's capability mode (workers only) is compiled and checked against its headers, not run here")]
+[Contract("§13 inside a sandbox")]
 public class SandboxTests
 {
     private static readonly Dictionary<string, int> AllWork = SandboxProbe.Attempts.ToDictionary(a => a, _ => 0);

@@ -9,6 +9,7 @@ namespace Procdesc.Tests;
 /// reaches the entries below before the test host's Main.
 /// </summary>
 [OnlyOn("Linux", "reads /proc; FreeBSD's workers are compiled and checked against its headers, not run here")]
+[Contract("§13 workers and the sandbox")]
 public class WorkerTests
 {
     // ---- entries (run in the worker) ----
