@@ -27,7 +27,7 @@ public class CloseTests
         GC.WaitForPendingFinalizers();
         long lowHoldsBefore = Procdesc.Backends.Linux.OwnDescriptors.LowHolds;
         var misses = new List<string>();
-        int counted = 0, withCollection = 0;
+        int counted = 0, withCollection = 0, foreignCloses = 0;
         using (new CpuLoad(Environment.ProcessorCount))
         {
             for (int round = 0; round < 1000 && !cancellation.IsCancellationRequested; round++)
@@ -39,7 +39,16 @@ public class CloseTests
                 int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sleep", ["sleep", "60"]));
                 int closed = close(fd);
                 int file = CLibc.open("/dev/null", CLibc.O_RDONLY | CLibc.O_CLOEXEC, 0);
-                bool collected = GC.CollectionCount(0) != collections;
+                // A number below the pidfd's came free meanwhile: another thread of the runtime
+                // closed a file it had open for a moment (the thread pool's gate thread reads
+                // /proc/stat; seen once in 1,000 rounds in a 6.1 guest: "reopened 131 instead of
+                // 262", the library holding nothing). A library holding a number would put the open
+                // above the pidfd's, so such a round says nothing about that; they must stay rare
+                // (a library closing numbers it does not own is AdversityTests' to catch).
+                bool foreignClose = file >= 0 && file < fd;
+                if (foreignClose)
+                    foreignCloses++;
+                bool collected = GC.CollectionCount(0) != collections || foreignClose;
                 if (collected)
                     withCollection++;
                 else
@@ -52,8 +61,9 @@ public class CloseTests
                     misses.Add($"round {round}: child {pid} not reaped");
             }
         }
-        TestContext.Out.WriteLine($"{counted} rounds counted, {withCollection} with a garbage collection in the window");
+        TestContext.Out.WriteLine($"{counted} rounds counted, {withCollection} with a garbage collection or a foreign close in the window ({foreignCloses} of them foreign closes)");
         counted.ShouldBeGreaterThan(500, "enough rounds without a collection between close and open");
+        foreignCloses.ShouldBeLessThan(20, "numbers below the pidfd's coming free in the window are rare");
         misses.ShouldBeEmpty();
         Procdesc.Backends.Linux.OwnDescriptors.LowHolds.ShouldBe(lowHoldsBefore, "the library never held a low number, even for a moment");
     }
