@@ -244,9 +244,7 @@ public class WorkerTests
         {
             int[] children = Processes.Children();
             SortedSet<int> descriptors = Processes.OpenDescriptors();
-            int lowestFree = CLibc.dup(2);
-            CLibc.close(lowestFree);
-            (lowered[0], lowered[1]) = ((ulong)(lowestFree + free), saved[1]);
+            (lowered[0], lowered[1]) = ((ulong)LimitLeaving(free), saved[1]);
             Worker? worker = null;
             Exception? failure = null;
             try
@@ -298,6 +296,17 @@ public class WorkerTests
         Should.Throw<ArgumentException>(() => PdWorker.Start(Upper, new WorkerOptions { Arguments = ["nul\0inside"] }));
         Processes.NoNewChildren(children);
         Processes.NoDescriptorLeaked(descriptors);
+    }
+
+    /// <summary>The RLIMIT_NOFILE below which exactly <paramref name="free"/> numbers are free now
+    /// (numbers above the lowest free one may be taken: holes count only when they are free).</summary>
+    private static int LimitLeaving(int free)
+    {
+        int n = CLibc.LowestFreeNumber();
+        for (int found = 0; found < free; n++)
+            if (!CLibc.IsOpen(n))
+                found++;
+        return n;
     }
 
     /// <summary>Pids of the processes whose command line holds <paramref name="argument"/>.</summary>

@@ -74,7 +74,7 @@ public static class PdWorker
             {
                 // The runtime starts inside the sandbox: it reads its own files, /proc and /sys.
                 childPolicy = policy;
-                foreach (string path in WorkerLaunch.RuntimeDirectories().Concat(RuntimeSystemFiles).Where(p => Path.Exists(p)))
+                foreach (string path in s_runtimeReads.Value)
                     childPolicy = childPolicy.AllowRead(path);
                 level = HostBackend.Current.ChildSandbox;
             }
@@ -136,6 +136,11 @@ public static class PdWorker
     /// facts, time zones, where an apphost finds .NET (/etc/dotnet) (measured with strace under Landlock on Linux 6.18).</summary>
     private static readonly string[] RuntimeSystemFiles =
         ["/proc", "/etc/dotnet", "/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup", "/usr/share/zoneinfo", "/etc/localtime", "/usr/share/icu"];
+
+    /// <summary>What a sandboxed worker's runtime may read, found once: the application's and the
+    /// runtime's directories do not move while this process runs.</summary>
+    private static readonly Lazy<string[]> s_runtimeReads =
+        new(() => WorkerLaunch.RuntimeDirectories().Concat(RuntimeSystemFiles).Where(p => Path.Exists(p)).ToArray());
 
     private static bool StartupHooksEnabled =>
         !AppContext.TryGetSwitch("System.StartupHookProvider.IsSupported", out bool supported) || supported;
