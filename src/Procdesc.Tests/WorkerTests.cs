@@ -294,6 +294,7 @@ public class WorkerTests
         Should.Throw<ArgumentException>(() => PdWorker.Start(twice));
         Should.Throw<ArgumentNullException>(() => PdWorker.Start(null!));
         Should.Throw<ArgumentException>(() => PdWorker.Start(Upper, new WorkerOptions { Arguments = ["nul\0inside"] }));
+        Should.Throw<ArgumentException>(() => PdWorker.Start(Upper, new WorkerOptions { Descriptors = [(PdWorker.ChannelFd, 0)] }));
         Processes.NoNewChildren(children);
         Processes.NoDescriptorLeaked(descriptors);
     }

@@ -48,7 +48,8 @@ public static class PdWorker
     /// result is the worker's exit code.</param>
     /// <param name="options">Arguments, descriptors, the sandbox; null for none.</param>
     /// <exception cref="ArgumentException">The entry is not a static method of a named type of this
-    /// application, or an argument holds a NUL character. Nothing is started.</exception>
+    /// application, an argument holds a NUL character, or a descriptor is mapped onto the channel's
+    /// number. Nothing is started.</exception>
     /// <exception cref="InvalidOperationException">Startup hooks are off in this application and its Main
     /// has not called <see cref="RunIfWorker"/>; or this process cannot be started again.</exception>
     /// <exception cref="ProcessDescriptorException">The worker could not be created: EOPNOTSUPP when the
@@ -59,6 +60,8 @@ public static class PdWorker
         ArgumentNullException.ThrowIfNull(entry);
         options ??= new WorkerOptions();
         WorkerEntry target = WorkerEntry.From(entry);
+        if (options.Descriptors.Any(d => d.ChildFd == ChannelFd || d.ChildFd < 0 || d.ParentFd < 0))
+            throw new ArgumentException("WorkerOptions.Descriptors: the worker's descriptor 3 is its channel, and numbers are not negative.", nameof(options));
         if (!StartupHooksEnabled && !s_mainCooperates)
             throw new InvalidOperationException(
                 "Startup hooks are off in this application (trimmed, NativeAOT, or System.StartupHookProvider.IsSupported=false): " +
