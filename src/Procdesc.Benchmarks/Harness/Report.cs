@@ -73,6 +73,15 @@ internal sealed class RowResult
     public List<string> Diagnosis { get; } = [];
     public double Seconds { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>A table of each subject's per-round figures: median, min, max, in <paramref name="format"/>.</summary>
+    internal void AddSubjectTable(IEnumerable<Subject> subjects, Dictionary<string, List<double>> results, Func<double, string> format)
+    {
+        Details.Add("| subject | median | min | max |");
+        Details.Add("|---|---|---|---|");
+        foreach (Subject s in subjects)
+            Details.Add($"| {Fmt.Escape(s.Name)} | {format(Stats.Median(results[s.Name]))} | {format(results[s.Name].Min())} | {format(results[s.Name].Max())} |");
+    }
     /// <summary>Why this kernel cannot give the row's figures (a feature it lacks), or null.</summary>
     public string? NotMeasured { get; set; }
 
@@ -146,11 +155,11 @@ internal sealed class BenchReport
         {
             if (row.Error is not null)
             {
-                md.AppendLine($"| {row.Number} | {row.Title} | — | — | — | — | **error**: {Escape(row.Error.Split('\n')[0])} |");
+                md.AppendLine($"| {row.Number} | {row.Title} | — | — | — | — | **error**: {Fmt.Escape(row.Error.Split('\n')[0])} |");
                 continue;
             }
             foreach (Figure f in row.Figures.Where(f => f.Goal is not null))
-                md.AppendLine($"| {row.Number} | {Escape(f.Name)} | {Fmt.Value(f.Value)} {f.Unit} | {BaselineCell(f)} | {RatioCell(f)} | {f.Goal} | {Verdict(f)} |");
+                md.AppendLine($"| {row.Number} | {Fmt.Escape(f.Name)} | {Fmt.Value(f.Value)} {f.Unit} | {BaselineCell(f)} | {RatioCell(f)} | {f.Goal} | {Verdict(f)} |");
         }
         md.AppendLine();
 
@@ -176,10 +185,10 @@ internal sealed class BenchReport
             md.AppendLine("| figure | subject | value | baseline | ratio | goal | result |");
             md.AppendLine("|---|---|---|---|---|---|---|");
             foreach (Figure f in row.Figures)
-                md.AppendLine($"| {Escape(f.Name)} | {Escape(f.Subject)} | {Fmt.Value(f.Value)} {f.Unit} ({f.Statistic}) | {BaselineCell(f)} | {RatioCell(f)} | {f.Goal ?? "—"} | {Verdict(f)} |");
+                md.AppendLine($"| {Fmt.Escape(f.Name)} | {Fmt.Escape(f.Subject)} | {Fmt.Value(f.Value)} {f.Unit} ({f.Statistic}) | {BaselineCell(f)} | {RatioCell(f)} | {f.Goal ?? "—"} | {Verdict(f)} |");
             md.AppendLine();
             foreach (Figure f in row.Figures.Where(f => f.Note is not null))
-                md.AppendLine($"- *{Escape(f.Name)}*: {f.Note}");
+                md.AppendLine($"- *{Fmt.Escape(f.Name)}*: {f.Note}");
             if (row.Figures.Any(f => f.Note is not null))
                 md.AppendLine();
             foreach (string line in row.Details)
@@ -201,7 +210,7 @@ internal sealed class BenchReport
     }
 
     private static string BaselineCell(Figure f) =>
-        f.Baseline is null ? "—" : f.BaselineValue is { } b ? $"{Escape(f.Baseline)}: {Fmt.Value(b)} {f.Unit}" : Escape(f.Baseline);
+        f.Baseline is null ? "—" : f.BaselineValue is { } b ? $"{Fmt.Escape(f.Baseline)}: {Fmt.Value(b)} {f.Unit}" : Fmt.Escape(f.Baseline);
 
     private static string RatioCell(Figure f) =>
         f.Ratio is { } r ? (string.IsNullOrEmpty(f.RatioRange) ? Fmt.Ratio(r) : $"{Fmt.Ratio(r)} ({f.RatioRange})") : "—";
@@ -213,11 +222,13 @@ internal sealed class BenchReport
         null => "—",
     };
 
-    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
 }
 
 internal static class Fmt
 {
+    /// <summary>Text for a markdown table cell: a '|' would end the cell.</summary>
+    internal static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+
     internal static string Value(double v) => v switch
     {
         double.NaN => "n/a",

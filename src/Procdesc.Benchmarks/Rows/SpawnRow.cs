@@ -110,10 +110,7 @@ internal static class SpawnRow
         }
         row.Details.Add("Per-round ns per child (median / min / max):");
         row.Details.Add("");
-        row.Details.Add("| subject | median | min | max |");
-        row.Details.Add("|---|---|---|---|");
-        foreach (Subject s in subjects)
-            row.Details.Add($"| {s.Name.Replace("|", "\\|", StringComparison.Ordinal)} | {Fmt.Us(Stats.Median(r[s.Name]))} | {Fmt.Us(r[s.Name].Min())} | {Fmt.Us(r[s.Name].Max())} |");
+        row.AddSubjectTable(subjects, r, Fmt.Us);
         // The warm-up batch is not in the rounds but is in the CPU totals: per-op figures over all of them.
         Dictionary<string, double> PerThread(string name) => cpu[name].Where(kv => kv.Value > 0).OrderByDescending(kv => kv.Value)
             .ToDictionary(kv => kv.Key, kv => kv.Value / 1000.0 / cpuOps[name]);

@@ -105,10 +105,7 @@ internal static class WorkerRow
         else
             row.Details.Add($"No sandbox measured: this kernel reaches {HostFeatures.WorkerSandbox}.");
         row.Details.Add("");
-        row.Details.Add("| subject | median | min | max |");
-        row.Details.Add("|---|---|---|---|");
-        foreach (Subject s in subjects)
-            row.Details.Add($"| {s.Name} | {r[s.Name].Select(v => v / 1e6).Order().ElementAt(r[s.Name].Count / 2):F2} ms | {r[s.Name].Min() / 1e6:F2} ms | {r[s.Name].Max() / 1e6:F2} ms |");
+        row.AddSubjectTable(subjects, r, ns => (ns / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " ms");
         return row;
     }
 }

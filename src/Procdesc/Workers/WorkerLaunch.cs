@@ -36,7 +36,7 @@ internal static class WorkerLaunch
             Add(Path.GetDirectoryName(process));
         foreach (string key in (string[])["TRUSTED_PLATFORM_ASSEMBLIES", "NATIVE_DLL_SEARCH_DIRECTORIES", "APP_CONTEXT_DEPS_FILES"])
             if (AppContext.GetData(key) is string list)
-                foreach (string entry in list.Split(Path.PathSeparator == ';' ? ';' : ':', StringSplitOptions.RemoveEmptyEntries))
+                foreach (string entry in list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
                     Add(key == "NATIVE_DLL_SEARCH_DIRECTORIES" ? entry : Path.GetDirectoryName(entry));
         // Nested directories add nothing: a rule covers what is beneath it.
         string? kept = null;
