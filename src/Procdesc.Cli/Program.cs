@@ -11,7 +11,7 @@ var info = new InfoCommand();
 // where the user types "procdesc".
 var root = new Command("procdesc", "Run programs under FreeBSD-style process descriptors, on FreeBSD and Linux.")
 {
-    new HelpOption { Recursive = true },
+    new HelpOption { Recursive = true, Action = new HelpAction { MaxWidth = ToolOutput.HelpWidth() } },
     new VersionOption(),
     run.Command,
     info.Command,

@@ -41,6 +41,17 @@ internal sealed class RunCommand
         CustomParser = result => ParseDuration(result, "--kill-after"),
     };
 
+    private readonly Option<bool> _preserveStatus = new("--preserve-status")
+    {
+        Description = "After a timeout, exit as the child did (its code, or 128+N for signal N) instead of 124, as timeout(1)'s option does.",
+    };
+
+    private readonly Option<bool> _inheritSignals = new("--inherit-signals")
+    {
+        Description = "Start PROGRAM with the tool's signal dispositions as exec passes them on (SIGPIPE ignored: the .NET " +
+                      "runtime ignores it) instead of SIGPIPE and SIGXFSZ at their defaults, as from a shell.",
+    };
+
     private readonly Option<bool> _json = new("--json")
     {
         Description = "Print how the child ended and its resource usage as one JSON object on stdout, instead of on stderr.",
@@ -85,16 +96,31 @@ internal sealed class RunCommand
         Command = new Command("run",
             "Run PROGRAM under a process descriptor, so that it cannot outlive the tool (unless --daemon); forward " +
             "INT, TERM, HUP, QUIT, USR1 and USR2 to it; report how it ended and what it cost. Exit status: PROGRAM's, " +
-            "128+N when signal N killed it, 124 on timeout, 125 usage error, 126 cannot execute, 127 not found.")
+            "death by the same signal when signal N killed it (a shell shows 128+N), 124 on timeout (137 when SIGKILL " +
+            "ended it), 125 usage error, 126 cannot execute, 127 not found — as timeout(1).")
         {
-            _daemon, _timeout, _signal, _killAfter, _json, _quiet, _sandbox, _allowRead, _allowWrite, _program,
+            _daemon, _timeout, _signal, _killAfter, _preserveStatus, _inheritSignals, _json, _quiet, _sandbox, _allowRead, _allowWrite, _program,
         };
         Command.Validators.Add(Validate);
-        Command.SetAction(parsed => Execute(
-            parsed.GetValue(_program)!, parsed.GetValue(_daemon), parsed.GetValue(_timeout), parsed.GetValue(_signal),
-            parsed.GetValue(_killAfter), parsed.GetValue(_json), parsed.GetValue(_quiet),
-            parsed.GetValue(_sandbox) ? Sandbox(parsed.GetValue(_allowRead), parsed.GetValue(_allowWrite)) : null));
+        Command.SetAction(parsed =>
+        {
+            var options = new RunOptions(parsed.GetValue(_daemon), parsed.GetValue(_timeout), parsed.GetValue(_signal),
+                parsed.GetValue(_killAfter), parsed.GetValue(_preserveStatus), parsed.GetValue(_inheritSignals),
+                parsed.GetValue(_json), parsed.GetValue(_quiet),
+                parsed.GetValue(_sandbox) ? Sandbox(parsed.GetValue(_allowRead), parsed.GetValue(_allowWrite)) : null);
+            (int code, int signal) = Execute(parsed.GetValue(_program)!, options);
+            // timeout(1): a child killed by a signal (not by the timeout) ends the tool with the
+            // same signal, so its own parent sees what a shell would have seen without the tool.
+            // Only once the forwarding handlers are gone; 128+N if the signal did not end us.
+            if (signal > 0)
+                ExitBySignal.Raise(signal);
+            return code;
+        });
     }
+
+    /// <summary>What the command line asked for, beside the program.</summary>
+    private sealed record RunOptions(bool Daemon, TimeSpan? Timeout, Signum Signal, TimeSpan? KillAfter, bool PreserveStatus,
+        bool InheritSignals, bool Json, bool Quiet, SandboxPolicy? Sandbox);
 
     /// <summary>The System.CommandLine command.</summary>
     internal Command Command { get; }
@@ -178,17 +204,23 @@ internal sealed class RunCommand
         return Signum.SIGTERM;
     }
 
-    private static int Execute(string[] argv, bool daemon, TimeSpan? timeout, Signum signal, TimeSpan? killAfter, bool json, bool quiet,
-        SandboxPolicy? sandbox)
+    /// <returns>The tool's exit code, and the host signal to end the tool with instead (0: none).</returns>
+    private static (int Code, int Signal) Execute(string[] argv, RunOptions options)
     {
+        bool daemon = options.Daemon, json = options.Json, quiet = options.Quiet;
+        TimeSpan? timeout = options.Timeout, killAfter = options.KillAfter;
+        Signum signal = options.Signal;
+        SandboxPolicy? sandbox = options.Sandbox;
         PdChild child = PdChild.ExecFromPath(argv[0], argv);
+        if (options.InheritSignals)
+            child = child.WithInheritedSignals();
         if (!argv[0].Contains('/') && !File.Exists(child.Path))
-            return Fail($"{argv[0]}: command not found", ExitCodes.NotFound);
+            return (Fail($"{argv[0]}: command not found", ExitCodes.NotFound), 0);
         if (sandbox is not null)
         {
             // The tool's own failure (125), told apart from the program's: never run unsandboxed.
             if ((sandbox.Minimum & ~HostFeatures.ProgramSandbox) != 0)
-                return Fail($"--sandbox: this system cannot sandbox a program ({SandboxUnavailable()})", ExitCodes.UsageError);
+                return (Fail($"--sandbox: this system cannot sandbox a program ({SandboxUnavailable()})", ExitCodes.UsageError), 0);
             child = child.WithSandbox(sandbox);
         }
 
@@ -205,7 +237,7 @@ internal sealed class RunCommand
         }
         catch (ProcessDescriptorException e)
         {
-            return Fail($"{argv[0]}: {ErrnoText(e.Errno)}", e.Errno is Errno.ENOENT ? ExitCodes.NotFound : ExitCodes.CannotExecute);
+            return (Fail($"{argv[0]}: {ErrnoText(e.Errno)}", e.Errno is Errno.ENOENT ? ExitCodes.NotFound : ExitCodes.CannotExecute), 0);
         }
 
         RunReport report;
@@ -230,10 +262,10 @@ internal sealed class RunCommand
             }
             catch (ProcessDescriptorException e)
             {
-                return Fail($"wait: {ErrnoText(e.Errno)}", ExitCodes.UsageError);
+                return (Fail($"wait: {ErrnoText(e.Errno)}", ExitCodes.UsageError), 0);
             }
             forwarding.Detach();
-            report = new RunReport(status, clock.Elapsed, timedOut, sent);
+            report = new RunReport(status, clock.Elapsed, timedOut, sent, options.PreserveStatus);
         }
 
         if (json)
@@ -245,7 +277,8 @@ internal sealed class RunCommand
         {
             report.WriteText(Console.Error);
         }
-        return report.ExitCode;
+        Console.Error.Flush();
+        return (report.ExitCode, report.SignalToEndWith);
     }
 
     /// <summary>True if <paramref name="task"/> completes within <paramref name="span"/>. Waits in

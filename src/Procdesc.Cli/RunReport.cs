@@ -12,16 +12,27 @@ namespace Procdesc.Cli;
 /// <param name="Wall">Elapsed time from just before the child's creation to its reap.</param>
 /// <param name="TimedOut">The child was still running when <c>--timeout</c> expired.</param>
 /// <param name="SignalsSent">What the timeout sent, in order (the signal, then SIGKILL after <c>--kill-after</c>).</param>
-internal sealed record RunReport(ExitStatus Status, TimeSpan Wall, bool TimedOut, IReadOnlyList<Signum> SignalsSent)
+/// <param name="PreserveStatus"><c>--preserve-status</c>: the child's status even after a timeout.</param>
+internal sealed record RunReport(ExitStatus Status, TimeSpan Wall, bool TimedOut, IReadOnlyList<Signum> SignalsSent, bool PreserveStatus = false)
 {
     /// <summary>This host's number of the signal that killed the child, read from the wait status
     /// itself (so 128 + n is what a shell on this host would report); null after a normal exit.</summary>
     internal int? HostSignalNumber => Status.Signaled ? Status.RawStatus & 0x7f : null;
 
-    /// <summary>The tool's exit code: 124 on timeout, else the child's code, or 128 + the signal number.</summary>
-    internal int ExitCode => TimedOut ? ExitCodes.TimedOut
+    /// <summary>
+    /// The tool's exit code, by timeout(1)'s rules: 124 on timeout — unless SIGKILL ended the child
+    /// (137, 128 + 9, whoever sent it) or <c>--preserve-status</c> — else the child's code, or
+    /// 128 + the signal number (what a shell shows; see <see cref="SignalToEndWith"/>).
+    /// </summary>
+    internal int ExitCode => TimedOut && !PreserveStatus && !KilledBySigkill ? ExitCodes.TimedOut
         : Status.Exited ? Status.ExitCode
         : ExitCodes.SignalBase + HostSignalNumber!.Value;
+
+    /// <summary>The host signal the tool ends itself with (0: none): the child's, when a signal
+    /// killed it and it had not timed out, as timeout(1) re-raises it.</summary>
+    internal int SignalToEndWith => !TimedOut && HostSignalNumber is { } signal ? signal : 0;
+
+    private bool KilledBySigkill => Status.TermSignal == Signum.SIGKILL;
 
     /// <summary>
     /// <c>procdesc: pid 4242 exited with code 3; user 0.001s system 0.000s wall 0.031s max RSS 27968 KiB</c>

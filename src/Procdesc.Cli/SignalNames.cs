@@ -1,4 +1,3 @@
-using System.Globalization;
 using Mono.Unix.Native;
 
 namespace Procdesc.Cli;
@@ -12,55 +11,30 @@ namespace Procdesc.Cli;
 /// </summary>
 internal static class SignalNames
 {
-    /// <summary>The preferred name of each signal, then the aliases also accepted.</summary>
-    private static readonly (string Name, Signum Signal)[] Names =
-    [
-        ("HUP", Signum.SIGHUP), ("INT", Signum.SIGINT), ("QUIT", Signum.SIGQUIT), ("ILL", Signum.SIGILL),
-        ("TRAP", Signum.SIGTRAP), ("ABRT", Signum.SIGABRT), ("BUS", Signum.SIGBUS), ("FPE", Signum.SIGFPE),
-        ("KILL", Signum.SIGKILL), ("USR1", Signum.SIGUSR1), ("SEGV", Signum.SIGSEGV), ("USR2", Signum.SIGUSR2),
-        ("PIPE", Signum.SIGPIPE), ("ALRM", Signum.SIGALRM), ("TERM", Signum.SIGTERM), ("STKFLT", Signum.SIGSTKFLT),
-        ("CHLD", Signum.SIGCHLD), ("CONT", Signum.SIGCONT), ("STOP", Signum.SIGSTOP), ("TSTP", Signum.SIGTSTP),
-        ("TTIN", Signum.SIGTTIN), ("TTOU", Signum.SIGTTOU), ("URG", Signum.SIGURG), ("XCPU", Signum.SIGXCPU),
-        ("XFSZ", Signum.SIGXFSZ), ("VTALRM", Signum.SIGVTALRM), ("PROF", Signum.SIGPROF), ("WINCH", Signum.SIGWINCH),
-        ("IO", Signum.SIGIO), ("PWR", Signum.SIGPWR), ("SYS", Signum.SIGSYS),
-        ("IOT", Signum.SIGABRT), ("CLD", Signum.SIGCHLD), ("POLL", Signum.SIGIO),
-    ];
-
     /// <summary>What the option help and the error message show.</summary>
-    internal const string Syntax = "a name (TERM, SIGTERM, KILL, HUP, INT, USR1, …) or this host's number (15)";
+    internal const string Syntax = "a name (TERM, SIGTERM, KILL, HUP, INT, USR1, RTMIN+2, RTMAX-1, …) or this host's number (15)";
 
-    /// <summary>Parses a signal name with or without "SIG" (any case), or this host's number.</summary>
+    /// <summary>Parses a signal name with or without "SIG" (any case), a realtime signal as
+    /// RTMIN+N / RTMAX-N, or this host's number, through the library's str2sig.</summary>
     /// <returns>False for an unknown name, 0, or a number or name this host does not have.</returns>
     internal static bool TryParse(string? text, out Signum signal)
     {
         signal = default;
         if (string.IsNullOrEmpty(text))
             return false;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int number))
-            return TryFromHost(number, out signal);
         string name = text.ToUpperInvariant();
         if (name.StartsWith("SIG", StringComparison.Ordinal))
             name = name[3..];
-        foreach (var (known, value) in Names)
-        {
-            if (known == name && ToHost(value) > 0)
-            {
-                signal = value;
-                return true;
-            }
-        }
-        return false;
+        if (PdSyscall.str2sig(name, out int host) != 0 || host == 0)
+            return false;
+        return TryFromHost(host, out signal);
     }
 
-    /// <summary>"SIGTERM"; "signal 29" for a host signal without a portable name.</summary>
+    /// <summary>"SIGTERM", "SIGRTMIN+2"; "signal 32" for a host signal without a name.</summary>
     internal static string Describe(Signum signal)
     {
-        foreach (var (name, value) in Names)
-        {
-            if (value == signal)
-                return "SIG" + name;
-        }
-        return $"signal {(int)signal}";
+        int host = ToHost(signal);
+        return PdSyscall.sig2str(host, out string name) == 0 ? "SIG" + name : $"signal {host}";
     }
 
     /// <summary>This host's number for <paramref name="signal"/>; -1 when the host has no such signal.</summary>
@@ -84,8 +58,7 @@ internal static class SignalNames
         if (host is < 1 or >= 0x7f)
             return false;
         Signum canonical = PdSyscall.WTERMSIG(host);
-        // A host signal without a canonical name (FreeBSD's SIGINFO) cannot be sent through Signum.
-        if (ToHost(canonical) != host || !Names.Any(n => n.Signal == canonical))
+        if (ToHost(canonical) != host)
             return false;
         signal = canonical;
         return true;

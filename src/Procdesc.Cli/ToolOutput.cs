@@ -23,16 +23,38 @@ internal static partial class ToolOutput
     private static bool s_stdoutInherited = true;
 
     /// <summary>Replaces Console.Out and Console.Error; call first thing in Main.</summary>
+    /// <remarks>
+    /// Plain file streams on descriptors 1 and 2, never the runtime's console streams: on a
+    /// terminal those initialise it for interactive use, which writes keypad-transmit mode
+    /// (<c>ESC[?1h ESC=</c>) and is never undone — noise in a report meant for logs and scripts.
+    /// </remarks>
     internal static void Install()
     {
         s_stdoutInherited = Inherited(1);
-        Console.SetOut(s_stdoutInherited ? new BestEffortWriter(Console.Out) : TextWriter.Null);
-        Console.SetError(Inherited(2) ? new BestEffortWriter(Console.Error) : TextWriter.Null);
+        Console.SetOut(s_stdoutInherited ? new BestEffortWriter(Writer(1)) : TextWriter.Null);
+        Console.SetError(Inherited(2) ? new BestEffortWriter(Writer(2)) : TextWriter.Null);
     }
 
     /// <summary>The tool's stdout as a stream (for the JSON report), best effort too.</summary>
     internal static Stream OpenStandardOutput() =>
-        s_stdoutInherited ? new BestEffortStream(Console.OpenStandardOutput()) : Stream.Null;
+        s_stdoutInherited ? new BestEffortStream(Stream(1)) : System.IO.Stream.Null;
+
+    private static FileStream Stream(int fd) =>
+        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+
+    private static StreamWriter Writer(int fd) => new(Stream(fd), new UTF8Encoding(false)) { AutoFlush = true };
+
+    /// <summary>The width help text wraps at: the terminal's columns when stdout is one (asked with
+    /// TIOCGWINSZ, not through the runtime's console, which would initialise the terminal), else none.</summary>
+    internal static unsafe int HelpWidth()
+    {
+        ushort* size = stackalloc ushort[4]; // struct winsize: rows, columns, x and y pixels
+        ulong request = OperatingSystem.IsFreeBSD() ? 0x40087468UL : 0x5413UL;
+        return s_stdoutInherited && ioctl(1, (nuint)request, size) == 0 && size[1] > 0 ? size[1] : int.MaxValue;
+    }
+
+    [LibraryImport(ToolLibraries.Libc, EntryPoint = "ioctl")]
+    private static unsafe partial int ioctl(int fd, nuint request, void* argument);
 
     private static bool Inherited(int fd)
     {
@@ -40,7 +62,7 @@ internal static partial class ToolOutput
         return flags >= 0 && (flags & FD_CLOEXEC) == 0;
     }
 
-    [LibraryImport("libc", EntryPoint = "fcntl")]
+    [LibraryImport(ToolLibraries.Libc, EntryPoint = "fcntl")]
     private static partial int fcntl(int fd, int cmd, int arg);
 
     /// <summary>One stream's writes: after the first failure, none is tried again.</summary>

@@ -241,7 +241,7 @@ internal static class Kids
 
     /// <summary>Runs <paramref name="child"/> through pdfork with stdout on a pipe: what it printed
     /// (bounded), its exit status and its pid.</summary>
-    private static (string Output, int Status, int Pid) Run(PdChild child, string what)
+    internal static (string Output, int Status, int Pid) Run(PdChild child, string what)
     {
         var (read, write) = CLibc.Pipe();
         int fd = -1;

@@ -34,6 +34,7 @@ public partial class CliTests
     [TestCase("9", Signum.SIGKILL), TestCase("HUP", Signum.SIGHUP), TestCase("INT", Signum.SIGINT)]
     [TestCase("QUIT", Signum.SIGQUIT), TestCase("USR1", Signum.SIGUSR1), TestCase("SIGUSR2", Signum.SIGUSR2)]
     [TestCase("ALRM", Signum.SIGALRM), TestCase("IOT", Signum.SIGABRT), TestCase("CHLD", Signum.SIGCHLD)]
+    [TestCase("RTMIN", (Signum)34), TestCase("SIGRTMIN+2", (Signum)36)]
     public void SignalNames_ParsesNamesAndNumbers(string text, Signum expected)
     {
         SignalNames.TryParse(text, out Signum signal).ShouldBeTrue();
@@ -52,14 +53,15 @@ public partial class CliTests
     }
 
     [TestCase(null), TestCase(""), TestCase("0"), TestCase("-9"), TestCase("+9"), TestCase("NOPE"), TestCase("SIG")]
-    [TestCase("SIGTERM "), TestCase("1.5"), TestCase("999"), TestCase("127")]
+    [TestCase("SIGTERM "), TestCase("1.5"), TestCase("999"), TestCase("127"), TestCase("RTMIN-1"), TestCase("RTMAX+1")]
+    [TestCase("RTMIN+31"), TestCase("RTMIN+"), TestCase("SIGRT")]
     public void SignalNames_Rejects(string? text)
     {
         SignalNames.TryParse(text, out _).ShouldBeFalse();
     }
 
     [TestCase(Signum.SIGTERM, "SIGTERM"), TestCase(Signum.SIGABRT, "SIGABRT"), TestCase(Signum.SIGCHLD, "SIGCHLD")]
-    [TestCase(Signum.SIGIO, "SIGIO")]
+    [TestCase(Signum.SIGIO, "SIGIO"), TestCase((Signum)34, "SIGRTMIN"), TestCase((Signum)36, "SIGRTMIN+2")]
     public void SignalNames_DescribesWithThePreferredName(Signum signal, string name)
     {
         SignalNames.Describe(signal).ShouldBe(name);

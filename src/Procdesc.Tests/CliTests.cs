@@ -125,13 +125,15 @@ public partial class CliTests
         result.StdErr.ShouldContain("killed by SIGTERM after timing out (sent SIGTERM)");
     }
 
-    [TestCase("KILL"), TestCase("SIGKILL"), TestCase("kill"), TestCase("9")]
-    public void Timeout_SendsTheSignalGiven(string signal)
+    // timeout(1): a child that SIGKILL ended exits 137, not 124, even when the timeout sent it.
+    [TestCase("KILL", "SIGKILL", 137), TestCase("SIGKILL", "SIGKILL", 137), TestCase("kill", "SIGKILL", 137), TestCase("9", "SIGKILL", 137)]
+    [TestCase("INT", "SIGINT", 124), TestCase("RTMIN+2", "SIGRTMIN+2", 124), TestCase("rtmax-1", "SIGRTMAX-1", 124)]
+    public void Timeout_SendsTheSignalGiven(string signal, string name, int code)
     {
-        var report = RunJson(["--timeout", "100ms", "--signal", signal, "--", "sleep", "30"], 124);
+        var report = RunJson(["--timeout", "100ms", "--signal", signal, "--", "sleep", "30"], code);
         report.GetProperty("timedOut").GetBoolean().ShouldBeTrue();
-        report.GetProperty("signal").GetString().ShouldBe("SIGKILL");
-        SignalsSent(report).ShouldBe(["SIGKILL"]);
+        report.GetProperty("signal").GetString().ShouldBe(name);
+        SignalsSent(report).ShouldBe([name]);
         report.GetProperty("wallSeconds").GetDouble().ShouldBeLessThan(20, "ended by the timeout, not by sleep");
     }
 
@@ -149,10 +151,10 @@ public partial class CliTests
     }
 
     [Test]
-    public void KillAfter_SendsKill_WhenTheChildIgnoresTheTimeoutsSignal()
+    public void KillAfter_SendsKill_WhenTheChildIgnoresTheTimeoutsSignal_AndTheToolExits137()
     {
         // exec: the ignored TERM carries over into sleep, and no grandchild is left behind by the KILL.
-        var report = RunJson(["--timeout", "1s", "--kill-after", "200ms", "--", "sh", "-c", "trap '' TERM; exec sleep 30"], 124);
+        var report = RunJson(["--timeout", "1s", "--kill-after", "200ms", "--", "sh", "-c", "trap '' TERM; exec sleep 30"], 137);
         report.GetProperty("timedOut").GetBoolean().ShouldBeTrue();
         report.GetProperty("signal").GetString().ShouldBe("SIGKILL");
         SignalsSent(report).ShouldBe(["SIGTERM", "SIGKILL"]);

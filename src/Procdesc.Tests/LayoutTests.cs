@@ -22,18 +22,19 @@ public class LayoutTests
             #include <stdio.h>
             #include <stddef.h>
             int main(void) {
-                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct pd_spawn_request),
+                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct pd_spawn_request),
                     offsetof(struct pd_spawn_request, path), offsetof(struct pd_spawn_request, argv),
                     offsetof(struct pd_spawn_request, envp), offsetof(struct pd_spawn_request, fd_map),
                     offsetof(struct pd_spawn_request, fd_scratch), offsetof(struct pd_spawn_request, fd_map_count),
                     offsetof(struct pd_spawn_request, death_signal), offsetof(struct pd_spawn_request, cwd),
                     offsetof(struct pd_spawn_request, expected_parent), offsetof(struct pd_spawn_request, pd_flags),
                     offsetof(struct pd_spawn_request, pdrfork_thread), offsetof(struct pd_spawn_request, clone_flags), offsetof(struct pd_spawn_request, credentials),
-                    offsetof(struct pd_spawn_request, sandbox_ruleset), offsetof(struct pd_spawn_request, no_new_privs));
+                    offsetof(struct pd_spawn_request, sandbox_ruleset), offsetof(struct pd_spawn_request, no_new_privs),
+                    offsetof(struct pd_spawn_request, default_signals), offsetof(struct pd_spawn_request, script_argv));
                 return 0;
             }
             """);
-        string[] fields = ["Path", "Argv", "Envp", "FdMap", "FdScratch", "FdMapCount", "DeathSignal", "WorkingDirectory", "ExpectedParent", "PdFlags", "PdrforkThread", "CloneFlags", "Credentials", "SandboxRuleset", "NoNewPrivs"];
+        string[] fields = ["Path", "Argv", "Envp", "FdMap", "FdScratch", "FdMapCount", "DeathSignal", "WorkingDirectory", "ExpectedParent", "PdFlags", "PdrforkThread", "CloneFlags", "Credentials", "SandboxRuleset", "NoNewPrivs", "DefaultSignals", "ScriptArgv"];
         string managed = string.Join(' ', new[] { Marshal.SizeOf<SpawnRequest>().ToString() }
             .Concat(fields.Select(f => Marshal.OffsetOf<SpawnRequest>(f).ToString())));
         probe.Trim().ShouldBe(managed);
@@ -43,7 +44,7 @@ public class LayoutTests
     public void StructSizes_AreTheKernelsOnes()
     {
         Marshal.SizeOf<NativeRusage>().ShouldBe(144, "struct rusage, 64-bit Linux and FreeBSD");
-        Marshal.SizeOf<ParentSpawn>().ShouldBe(64, "struct pd_parent_spawn (procdesc_parent.h asserts the C side)");
+        Marshal.SizeOf<ParentSpawn>().ShouldBe(76, "struct pd_parent_spawn (procdesc_parent.h asserts the C side)");
         Marshal.SizeOf<ParentSpawned>().ShouldBe(16);
         Marshal.SizeOf<ParentWaitid>().ShouldBe(16);
         Marshal.SizeOf<ParentWaited>().ShouldBe(176);

@@ -77,6 +77,25 @@ public static class PdSyscall
             : HostBackend.Current.PdKill(fd, nativeSignal);
 
     /// <summary>
+    /// POSIX.1-2024's str2sig, for the signal numbers <see cref="pdkill(int, int)"/> takes: a name
+    /// without "SIG" in upper case ("TERM", "USR1"; this host's own such as FreeBSD's "INFO"), a
+    /// realtime signal as "RTMIN", "RTMIN+n", "RTMAX-n" or "RTMAX" (Linux: 34–64, as glibc programs
+    /// see them; FreeBSD: 65–126), or a decimal number up to the host's largest signal.
+    /// </summary>
+    /// <returns>0 with <paramref name="signum"/> set, or -1 with EINVAL for a name or number this host does not have.</returns>
+    public static int str2sig(string str, out int signum)
+    {
+        ArgumentNullException.ThrowIfNull(str);
+        return SignalNameTable.TryParse(str, out signum) ? 0 : LastError.Fail(Errno.EINVAL);
+    }
+
+    /// <summary>POSIX.1-2024's sig2str: the name of this host's signal <paramref name="signum"/> without
+    /// "SIG" ("TERM"; realtime signals "RTMIN+2", "RTMAX-1", counted from the nearer end).</summary>
+    /// <returns>0 with <paramref name="str"/> set, or -1 with EINVAL (and "") for a number without a name.</returns>
+    public static int sig2str(int signum, out string str) =>
+        SignalNameTable.TryName(signum, out str) ? 0 : LastError.Fail(Errno.EINVAL);
+
+    /// <summary>
     /// wait4 for the process behind <paramref name="fd"/> (the call FreeBSD documented, contract §4):
     /// WEXITED is implied; the child is reaped when an exit is reported.
     /// </summary>

@@ -161,7 +161,7 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
 {
     struct pd_parent_spawned answer = { .header = { PD_PARENT_SPAWNED, 0 }, .error = EINVAL };
     const struct pd_parent_spawn *request = (const void *)message;
-    char **argv = NULL, **envp = NULL;
+    char **argv = NULL, **envp = NULL, **script_argv = NULL;
     int *map = NULL, *scratch = NULL;
     uint32_t *credentials = NULL;
     int pidfd = -1;
@@ -214,6 +214,18 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
     char *cwd = request->has_cwd && path ? next_string(&cursor, end) : NULL;
     if (!path || (request->has_cwd && !cwd))
         goto done;
+    if (request->script_fallback) {
+        /* execvp's {"/bin/sh", path, argv[1], ...}, built here: the child has no heap of its own. */
+        script_argv = calloc((size_t)request->argc + 2, sizeof *script_argv);
+        if (!script_argv) {
+            answer.error = ENOMEM;
+            goto done;
+        }
+        script_argv[0] = "/bin/sh";
+        script_argv[1] = path;
+        for (int i = 1; i < request->argc; i++)
+            script_argv[i + 1] = argv[i];
+    }
     struct pd_spawn_request spawn = {
         .path = path, .argv = argv, .envp = envp, .fd_map = map, .fd_scratch = scratch,
         .fd_map_count = map_count, .cwd = cwd,
@@ -221,6 +233,8 @@ static void spawn_request(char *message, size_t size, const int *fds, int fd_cou
         /* Dies with this helper's main thread, which lives as long as the helper. */
         .death_signal = request->daemon ? 0 : SIGKILL, .expected_parent = (int)getpid(),
         .credentials = credentials,
+        .default_signals = (uint64_t)request->default_signals[0] | (uint64_t)request->default_signals[1] << 32,
+        .script_argv = script_argv,
     };
     int pid = 0;
     answer.error = procdesc_spawn(&spawn, &pidfd, &pid);
@@ -230,6 +244,7 @@ done:
         close(fds[i]);
     free(argv);
     free(envp);
+    free(script_argv);
     free(map);
     free(scratch);
     free(credentials);

@@ -26,6 +26,8 @@ struct pd_parent_spawn {
     int32_t ngroups;  /* its supplementary groups, which follow the descriptor numbers */
     int32_t sandbox;  /* 1: the last passed descriptor is a Landlock ruleset for the child (no number follows for it) */
     int32_t no_new_privs;
+    int32_t script_fallback;      /* 1: a file exec refuses with ENOEXEC is run by /bin/sh (execvp) */
+    uint32_t default_signals[2];  /* signals set to SIG_DFL in the child: bit n-1 for signal n, low word first */
 };
 
 struct pd_parent_spawned {
@@ -49,7 +51,7 @@ struct pd_parent_waited {
     int64_t rusage[18]; /* struct rusage, 64-bit */
 };
 
-_Static_assert(sizeof(struct pd_parent_spawn) == 64, "ParentSpawn");
+_Static_assert(sizeof(struct pd_parent_spawn) == 76, "ParentSpawn");
 _Static_assert(sizeof(struct pd_parent_spawned) == 16, "ParentSpawned");
 _Static_assert(sizeof(struct pd_parent_waitid) == 16, "ParentWaitid");
 _Static_assert(sizeof(struct pd_parent_waited) == 176, "ParentWaited");

@@ -27,6 +27,8 @@ struct pd_spawn_request {
     const uint32_t *credentials; /* Linux, helper parent: NULL, or ruid euid suid rgid egid sgid ngroups groups[ngroups], set in the child */
     int sandbox_ruleset;  /* Linux: -1, or a Landlock ruleset the child enforces on itself before exec */
     int no_new_privs;     /* Linux: 1 to set no_new_privs in the child (every sandbox does; Landlock requires it) */
+    uint64_t default_signals;  /* signals set back to SIG_DFL before exec, ignored or not: bit n-1 for host signal n */
+    char *const *script_argv;  /* NULL, or execvp's ENOEXEC fallback: {"/bin/sh", path, argv[1], ..., NULL} */
 };
 
 #if defined(__LP64__) || defined(_LP64)
@@ -41,7 +43,9 @@ _Static_assert(offsetof(struct pd_spawn_request, clone_flags) == 72, "SpawnReque
 _Static_assert(offsetof(struct pd_spawn_request, credentials) == 80, "SpawnRequest.Credentials");
 _Static_assert(offsetof(struct pd_spawn_request, sandbox_ruleset) == 88, "SpawnRequest.SandboxRuleset");
 _Static_assert(offsetof(struct pd_spawn_request, no_new_privs) == 92, "SpawnRequest.NoNewPrivs");
-_Static_assert(sizeof(struct pd_spawn_request) == 96, "sizeof(SpawnRequest)");
+_Static_assert(offsetof(struct pd_spawn_request, default_signals) == 96, "SpawnRequest.DefaultSignals");
+_Static_assert(offsetof(struct pd_spawn_request, script_argv) == 104, "SpawnRequest.ScriptArgv");
+_Static_assert(sizeof(struct pd_spawn_request) == 112, "sizeof(SpawnRequest)");
 #endif
 
 #endif

@@ -106,6 +106,19 @@ static void reset_caught_signals(void)
     }
 }
 
+/* The dispositions the caller's runtime changed for itself (the .NET runtime ignores SIGPIPE),
+   set back to SIG_DFL even where ignored, so the program starts as it would from a shell. */
+static void reset_default_signals(uint64_t mask)
+{
+    struct sigaction dfl;
+    dfl.sa_handler = SIG_DFL;
+    dfl.sa_flags = 0;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig <= 64; sig++)
+        if ((mask & (1ULL << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
+            raw_sigaction(sig, &dfl, NULL);
+}
+
 /* The lowest number above every child fd the map writes to (and above 0-2). */
 static int above_fd_map(const struct pd_spawn_request *req)
 {
@@ -155,6 +168,7 @@ static int child_main(void *arg)
     int err = 0;
 
     reset_caught_signals();
+    reset_default_signals(req->default_signals);
     if (report_fd >= 0) {
         /* pdfork: move the report pipe above the numbers the map writes to. A dup2 onto it
          * would close it before the exec, which the parent takes for a successful exec, and a
@@ -173,6 +187,11 @@ static int child_main(void *arg)
         raw_sigsetmask(&shared->caller_mask);
         syscall(SYS_execve, req->path, req->argv, req->envp);
         err = errno;
+        /* execvp's fallback (PdChild.ExecFromPath): a script without "#!" is run by /bin/sh. */
+        if (err == ENOEXEC && req->script_argv) {
+            syscall(SYS_execve, req->script_argv[0], req->script_argv, req->envp);
+            err = errno;
+        }
     }
     if (report_fd >= 0)
         (void)syscall(SYS_write, report_fd, &err, sizeof err);

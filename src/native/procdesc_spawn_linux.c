@@ -180,6 +180,17 @@ static void reset_caught_signals(void)
     }
 }
 
+/* The dispositions the caller's runtime changed for itself (the .NET runtime ignores SIGPIPE),
+   set back to SIG_DFL even where ignored, so the program starts as it would from a shell. */
+static void reset_default_signals(uint64_t mask)
+{
+    struct pd_kernel_sigaction dfl = { 0 };
+    dfl.handler = SIG_DFL;
+    for (int sig = 1; sig <= PD_MAX_SIGNAL; sig++)
+        if ((mask & (1ULL << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
+            raw_syscall(SYS_rt_sigaction, sig, (long)&dfl, 0, PD_KERNEL_SIGSET_BYTES);
+}
+
 /*
  * Give the child fd_map's parent descriptors under the requested numbers. Two passes, so that
  * a mapping like {0<-5, 5<-0} works: first every source is copied above every target (those
@@ -213,6 +224,7 @@ static int child_main(void *arg)
 
     if (!shared->handlers_already_cleared)
         reset_caught_signals();
+    reset_default_signals(req->default_signals);
 
     /* The helper parent makes children with its requester's credentials (groups, then gids, then
        uids, as privilege allows); before the death signal, which a credential change clears. */
@@ -262,6 +274,10 @@ static int child_main(void *arg)
         raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&shared->caller_mask, 0,
                     PD_KERNEL_SIGSET_BYTES);
         r = raw_syscall(SYS_execve, (long)req->path, (long)req->argv, (long)req->envp, 0);
+        /* execvp's fallback (PdChild.ExecFromPath): a file the kernel cannot execute, such as a
+           script without "#!", is run by /bin/sh, as glibc, musl... and FreeBSD's libc do. */
+        if (r == -ENOEXEC && req->script_argv)
+            r = raw_syscall(SYS_execve, (long)req->script_argv[0], (long)req->script_argv, (long)req->envp, 0);
     }
     /* Only reached on failure. The parent reads this after we exit (CLONE_VFORK). */
     shared->child_errno = (int)-r;

@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
+using Mono.Unix.Native;
 using Procdesc.Interop;
+using Procdesc.Numbering;
 
 namespace Procdesc.Backends;
 
@@ -22,8 +24,9 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         IReadOnlyList<string> env = EnvironmentOf(child);
         int mapCount = child.FdMap.Length;
 
-        nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + env.Count + 1) * sizeof(byte*) + mapCount * 3 * sizeof(int));
-        size += StringBytes(child.Path) + StringBytes(child.WorkingDirectory);
+        int scriptArgc = child.FallsBackToShell ? Math.Max(child.Arguments.Length, 1) + 2 : 0;
+        nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + env.Count + 1 + scriptArgc) * sizeof(byte*) + mapCount * 3 * sizeof(int));
+        size += StringBytes(child.Path) + StringBytes(child.WorkingDirectory) + (child.FallsBackToShell ? StringBytes(Shell) : 0);
         foreach (string s in child.Arguments) size += StringBytes(s);
         foreach (string s in env) size += StringBytes(s);
 
@@ -34,6 +37,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         byte** envp = (byte**)Take(ref cursor, (env.Count + 1) * sizeof(byte*));
         int* fdMap = (int*)Take(ref cursor, mapCount * 2 * sizeof(int));
         int* scratch = (int*)Take(ref cursor, mapCount * sizeof(int));
+        byte** scriptArgv = child.FallsBackToShell ? (byte**)Take(ref cursor, scriptArgc * sizeof(byte*)) : null;
 
         for (int i = 0; i < mapCount; i++)
         {
@@ -47,9 +51,19 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
             envp[i] = Put(ref cursor, env[i]);
         envp[env.Count] = null;
 
+        byte* path = Put(ref cursor, child.Path);
+        if (scriptArgv is not null)
+        {
+            // execvp's fallback: /bin/sh PATH ARGV[1]... (the strings are the request's own).
+            scriptArgv[0] = Put(ref cursor, Shell);
+            scriptArgv[1] = path;
+            for (int i = 1; i < child.Arguments.Length; i++)
+                scriptArgv[i + 1] = argv[i];
+            scriptArgv[Math.Max(child.Arguments.Length, 1) + 1] = null;
+        }
         *Request = new SpawnRequest
         {
-            Path = Put(ref cursor, child.Path),
+            Path = path,
             Argv = argv,
             Envp = envp,
             FdMap = fdMap,
@@ -57,7 +71,25 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
             FdMapCount = mapCount,
             WorkingDirectory = child.WorkingDirectory is null ? null : Put(ref cursor, child.WorkingDirectory),
             SandboxRuleset = -1,
+            DefaultSignals = DefaultSignalsOf(child),
+            ScriptArgv = scriptArgv,
         };
+    }
+
+    /// <summary>The shell execvp(3) falls back to.</summary>
+    private const string Shell = "/bin/sh";
+
+    /// <summary>The request's mask of signals the child sets to SIG_DFL: bit n-1 for host signal n.</summary>
+    internal static ulong DefaultSignalsOf(PdChild child)
+    {
+        ulong mask = 0;
+        if (child.RestoresSignals)
+        {
+            foreach (Signum signal in PdChild.RestoredSignals)
+                if (HostNumbering.Current.SignalToNative(signal) is int native and >= 1 and <= 64)
+                    mask |= 1UL << (native - 1);
+        }
+        return mask;
     }
 
     public void Dispose() => NativeMemory.Free(_block);

@@ -22,6 +22,8 @@ internal unsafe struct SpawnRequest
     public uint* Credentials;
     public int SandboxRuleset;
     public int NoNewPrivs;
+    public ulong DefaultSignals;
+    public byte** ScriptArgv;
 }
 
 internal static unsafe partial class NativeSpawn

@@ -26,6 +26,10 @@ internal unsafe struct ParentSpawn
     /// <summary>1: the last descriptor passed is the child's Landlock ruleset.</summary>
     public int Sandbox;
     public int NoNewPrivs;
+    /// <summary>1: execvp's ENOEXEC fallback to /bin/sh (<see cref="PdChild.ExecFromPath"/>).</summary>
+    public int ScriptFallback;
+    /// <summary>Signals set to SIG_DFL in the child, bit n-1 for host signal n: the low word, then the high one.</summary>
+    public uint DefaultSignalsLow, DefaultSignalsHigh;
 }
 
 [StructLayout(LayoutKind.Sequential)]

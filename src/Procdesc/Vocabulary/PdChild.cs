@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Mono.Unix.Native;
 
 namespace Procdesc;
 
@@ -11,17 +12,20 @@ namespace Procdesc;
 /// </summary>
 public sealed class PdChild
 {
-    private PdChild(string path, ImmutableArray<string> argv, ImmutableArray<string>? envp,
-        ImmutableArray<(int ChildFd, int ParentFd)> fdMap, string? workingDirectory, bool kernelKillOnClose = false,
-        SandboxPolicy? sandbox = null)
+    private PdChild(string path, ImmutableArray<string> argv, ImmutableArray<string>? envp)
     {
-        KernelKillOnClose = kernelKillOnClose;
-        Sandbox = sandbox;
         Path = path;
         Arguments = argv;
         Environment = envp;
-        FdMap = fdMap;
-        WorkingDirectory = workingDirectory;
+        FdMap = ImmutableArray<(int, int)>.Empty;
+    }
+
+    /// <summary>A copy with one change (the With* methods).</summary>
+    private PdChild With(Action<PdChild> change)
+    {
+        var copy = (PdChild)MemberwiseClone();
+        change(copy);
+        return copy;
     }
 
     /// <summary>The program to execute, used as is (execve: no PATH search).</summary>
@@ -36,16 +40,37 @@ public sealed class PdChild
 
     /// <summary>Descriptors the child receives: <c>ParentFd</c> of this process becomes <c>ChildFd</c>
     /// in the child, without close-on-exec.</summary>
-    public ImmutableArray<(int ChildFd, int ParentFd)> FdMap { get; }
+    public ImmutableArray<(int ChildFd, int ParentFd)> FdMap { get; private set; }
 
     /// <summary>The child's working directory, or null to keep this process's.</summary>
-    public string? WorkingDirectory { get; }
+    public string? WorkingDirectory { get; private set; }
 
     /// <summary>Kill-on-close is the kernel's (<see cref="WithKernelKillOnClose"/>).</summary>
-    public bool KernelKillOnClose { get; }
+    public bool KernelKillOnClose { get; private set; }
 
     /// <summary>The sandbox the child enters before exec (<see cref="WithSandbox"/>), or null.</summary>
-    public SandboxPolicy? Sandbox { get; }
+    public SandboxPolicy? Sandbox { get; private set; }
+
+    /// <summary>
+    /// True (the default): the child starts with <see cref="RestoredSignals"/> at SIG_DFL, as it
+    /// would from a shell, even where this process ignores them; false after
+    /// <see cref="WithInheritedSignals"/>. Other ignored signals stay ignored either way (exec keeps
+    /// SIG_IGN: a program started under nohup(1) keeps SIGHUP ignored), and caught ones always
+    /// start at SIG_DFL.
+    /// </summary>
+    public bool RestoresSignals { get; private set; } = true;
+
+    /// <summary>
+    /// The signals a child gets back at SIG_DFL unless <see cref="WithInheritedSignals"/>: SIGPIPE,
+    /// which the .NET runtime ignores in every process (measured: the only disposition it changes;
+    /// a child would otherwise get EPIPE instead of dying in <c>yes | head -1</c>), and SIGXFSZ — the
+    /// set Python's subprocess restores (<c>restore_signals=True</c>).
+    /// </summary>
+    public static ImmutableArray<Signum> RestoredSignals { get; } = [Signum.SIGPIPE, Signum.SIGXFSZ];
+
+    /// <summary>An exec the kernel refuses with ENOEXEC (a script without "#!") is retried with
+    /// /bin/sh, as execvp(3) does: set by <see cref="ExecFromPath"/>, not by <see cref="Exec"/>.</summary>
+    public bool FallsBackToShell { get; private set; }
 
     /// <summary>Describes a child that executes <paramref name="path"/> with an explicit argument vector.</summary>
     /// <param name="path">The program's path (execve semantics: no PATH search).</param>
@@ -59,19 +84,21 @@ public sealed class PdChild
         ArgumentNullException.ThrowIfNull(argv);
         RejectNul(path, nameof(path));
         return new PdChild(path, CheckedStrings(argv, nameof(argv)),
-            envp is null ? null : CheckedStrings(envp, nameof(envp)),
-            ImmutableArray<(int, int)>.Empty, null);
+            envp is null ? null : CheckedStrings(envp, nameof(envp)));
     }
 
     /// <summary>
-    /// Like <see cref="Exec"/>, but a <paramref name="file"/> without '/' is looked up in PATH now,
-    /// as execvp(3) does: the first executable match, else the first match (exec then reports
-    /// EACCES), else a path that does not exist (ENOENT).
+    /// Like <see cref="Exec"/>, but as execvp(3): a <paramref name="file"/> without '/' is looked up
+    /// in PATH now (the first executable match, else the first match — exec then reports EACCES —
+    /// else a path that does not exist: ENOENT), and a file the kernel refuses with ENOEXEC (a
+    /// script without a "#!" line) is run by /bin/sh as <c>/bin/sh FILE ARGV[1]…</c>.
     /// </summary>
     public static PdChild ExecFromPath(string file, IReadOnlyList<string> argv, IReadOnlyList<string>? envp = null)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return Exec(ProgramSearch.Resolve(file, envp), argv, envp);
+        PdChild child = Exec(ProgramSearch.Resolve(file, envp), argv, envp);
+        child.FallsBackToShell = true;
+        return child;
     }
 
     /// <summary>The child gets this process's <paramref name="parentFd"/> as <paramref name="childFd"/>
@@ -83,7 +110,7 @@ public sealed class PdChild
         ArgumentOutOfRangeException.ThrowIfNegative(childFd);
         ArgumentOutOfRangeException.ThrowIfNegative(parentFd);
         var map = FdMap.RemoveAll(m => m.ChildFd == childFd).Add((childFd, parentFd));
-        return new PdChild(Path, Arguments, Environment, map, WorkingDirectory, KernelKillOnClose, Sandbox);
+        return With(c => c.FdMap = map);
     }
 
     /// <summary>The child changes to <paramref name="path"/> before exec; a failure is pdfork's errno.</summary>
@@ -91,7 +118,7 @@ public sealed class PdChild
     {
         ArgumentNullException.ThrowIfNull(path);
         RejectNul(path, nameof(path));
-        return new PdChild(Path, Arguments, Environment, FdMap, path, KernelKillOnClose, Sandbox);
+        return With(c => c.WorkingDirectory = path);
     }
 
     /// <summary>
@@ -110,8 +137,7 @@ public sealed class PdChild
     /// cannot be combined with PD_DAEMON (EINVAL). Like FreeBSD's, such a child outlives this process
     /// when a copy of its descriptor lives in another one.
     /// </remarks>
-    public PdChild WithKernelKillOnClose() =>
-        new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, kernelKillOnClose: true, Sandbox);
+    public PdChild WithKernelKillOnClose() => With(c => c.KernelKillOnClose = true);
 
     /// <summary>
     /// The child enters <paramref name="policy"/>'s sandbox between its creation and the exec, so
@@ -132,8 +158,16 @@ public sealed class PdChild
     public PdChild WithSandbox(SandboxPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return new PdChild(Path, Arguments, Environment, FdMap, WorkingDirectory, KernelKillOnClose, policy);
+        return With(c => c.Sandbox = policy);
     }
+
+    /// <summary>
+    /// The child keeps this process's signal dispositions as exec passes them on (ignored stays
+    /// ignored), <see cref="RestoredSignals"/> included: for a program that relies on SIGPIPE being
+    /// ignored by whoever started it. Caught signals start at SIG_DFL regardless (a handler of this
+    /// process cannot cross exec).
+    /// </summary>
+    public PdChild WithInheritedSignals() => With(c => c.RestoresSignals = false);
 
     private static ImmutableArray<string> CheckedStrings(IReadOnlyList<string> values, string name)
     {

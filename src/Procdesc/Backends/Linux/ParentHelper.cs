@@ -144,6 +144,9 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
                 Groups = groups.Length,
                 Sandbox = sandbox,
                 NoNewPrivs = child.Sandbox is null ? 0 : 1,
+                ScriptFallback = child.FallsBackToShell ? 1 : 0,
+                DefaultSignalsLow = (uint)SpawnRequestBlock.DefaultSignalsOf(child),
+                DefaultSignalsHigh = (uint)(SpawnRequestBlock.DefaultSignalsOf(child) >> 32),
             };
             for (int i = 0; i < 6; i++)
                 spawn.Ids[i] = ids[i];
