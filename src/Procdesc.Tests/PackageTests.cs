@@ -216,6 +216,19 @@ public class PackageTests
     private string BuildConsumer(string name, string[] properties)
     {
         string project = Path.Combine(_work, name);
+        var build = TryBuildConsumer(project, new() { ["Program.cs"] = ConsumerProgram }, "", properties, noWarn: "CA1416");
+        build.ExitCode.ShouldBe(0, build.StdOut + build.StdErr);
+        string output = Path.Combine(project, "bin", "Release", "net10.0");
+        // As in `make test`: the library must never need Mono.Posix's native helper.
+        foreach (string helper in Directory.EnumerateFiles(output, "*MonoPosixHelper*", SearchOption.AllDirectories))
+            File.Delete(helper);
+        return output;
+    }
+
+    /// <summary>Writes and builds a console application on the library package: its
+    /// <paramref name="files"/>, <paramref name="projectXml"/> inside the project element; warnings are errors.</summary>
+    private Tool.Result TryBuildConsumer(string project, Dictionary<string, string> files, string projectXml, string[] properties, string noWarn = "")
+    {
         Directory.CreateDirectory(project);
         File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
@@ -224,22 +237,77 @@ public class PackageTests
                 <TargetFramework>net10.0</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
-                <NoWarn>$(NoWarn);CA1416</NoWarn>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <NoWarn>$(NoWarn);{noWarn}</NoWarn>
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Procdesc" Version="{Version}" />
               </ItemGroup>
+            {projectXml}
             </Project>
             """);
-        File.WriteAllText(Path.Combine(project, "Program.cs"), ConsumerProgram);
+        foreach ((string file, string text) in files)
+            File.WriteAllText(Path.Combine(project, file), text);
         NuGetConfig(project, "nuget.config", [_packages, NuGetPackagesFolder()]);
-        var build = Dotnet(["build", project, "-c", "Release", "-nologo", "-v:m", .. properties], project, BuildTimeoutMs, EmptyNuGetCache);
-        build.ExitCode.ShouldBe(0, build.StdOut + build.StdErr);
-        string output = Path.Combine(project, "bin", "Release", "net10.0");
-        // As in `make test`: the library must never need Mono.Posix's native helper.
-        foreach (string helper in Directory.EnumerateFiles(output, "*MonoPosixHelper*", SearchOption.AllDirectories))
-            File.Delete(helper);
-        return output;
+        return Dotnet(["build", project, "-c", "Release", "-nologo", "-v:m", .. properties], project, BuildTimeoutMs, EmptyNuGetCache);
+    }
+
+    // ---- the README's examples in a consumer's project ----
+
+    /// <summary>
+    /// Every C# example of the README, in an application set up as its "Platform attributes"
+    /// section says, builds with warnings as errors: no CA1416 (nor anything else). The same
+    /// examples guarded by OperatingSystem.IsLinux() build clean without the setup; unguarded and
+    /// without it they get CA1416, which is what the setup is for.
+    /// </summary>
+    [Test]
+    public void TheReadmesExamples_BuildWithoutAWarning_InAnApplicationSetUpAsTheReadmeSays()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        string setup = CodeBlocks(readme, "xml").Single(b => b.Contains("SupportedOSPlatformAttribute"));
+        string[] examples = CodeBlocks(readme, "csharp");
+        examples.Length.ShouldBeGreaterThanOrEqualTo(4, "the README's C# examples");
+
+        var declared = TryBuildConsumer(Path.Combine(_work, "readme-declared"), ExampleFiles(examples, guarded: false), setup, []);
+        declared.ExitCode.ShouldBe(0, declared.StdOut + declared.StdErr);
+
+        var guarded = TryBuildConsumer(Path.Combine(_work, "readme-guarded"), ExampleFiles(examples, guarded: true), "", []);
+        guarded.ExitCode.ShouldBe(0, guarded.StdOut + guarded.StdErr);
+
+        var bare = TryBuildConsumer(Path.Combine(_work, "readme-bare"), ExampleFiles(examples, guarded: false), "", []);
+        bare.ExitCode.ShouldNotBe(0);
+        (bare.StdOut + bare.StdErr).ShouldContain("CA1416");
+    }
+
+    /// <summary>The contents of the README's ```LANGUAGE blocks.</summary>
+    private static string[] CodeBlocks(string markdown, string language) =>
+        System.Text.RegularExpressions.Regex.Matches(markdown, $"```{language}\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Select(m => m.Groups[1].Value).ToArray();
+
+    /// <summary>Each example as a method of its own file (its using directives on top), plus a
+    /// Program.cs. <paramref name="guarded"/>: as the README tells a cross-platform application —
+    /// each example's class marked <c>[SupportedOSPlatform("linux")]</c>, called under
+    /// <c>OperatingSystem.IsLinux()</c>.</summary>
+    private static Dictionary<string, string> ExampleFiles(string[] examples, bool guarded)
+    {
+        var program = new System.Text.StringBuilder("Console.WriteLine(\"the README's examples compile\");\n");
+        var files = new Dictionary<string, string>();
+        for (int i = 0; i < examples.Length; i++)
+        {
+            string[] lines = examples[i].Split('\n');
+            bool IsDirective(string l) => l.StartsWith("using ", StringComparison.Ordinal) && !l.StartsWith("using var", StringComparison.Ordinal)
+                && !l.StartsWith("using (", StringComparison.Ordinal);
+            string usings = string.Join('\n', lines.Where(IsDirective));
+            string body = string.Join('\n', lines.Where(l => !IsDirective(l)));
+            bool isAsync = body.Contains("await ", StringComparison.Ordinal);
+            string attribute = guarded ? "[System.Runtime.Versioning.SupportedOSPlatform(\"linux\")]\n" : "";
+            files[$"Example{i + 1}.cs"] = $"{usings}\n\n{attribute}internal static class ReadmeExample{i + 1}\n{{\n" +
+                $"    internal static {(isAsync ? "async Task" : "void")} Run(string[] args)\n    {{\n{body}\n    }}\n}}\n";
+            if (guarded)
+                program.Append($"if (OperatingSystem.IsLinux())\n    {(isAsync ? "await " : "")}ReadmeExample{i + 1}.Run(args);\n");
+        }
+        files["Program.cs"] = program.ToString();
+        return files;
     }
 
     private static Tool.Result RunConsumer(string output) =>
