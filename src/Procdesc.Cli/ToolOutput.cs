@@ -39,8 +39,7 @@ internal static partial class ToolOutput
     internal static Stream OpenStandardOutput() =>
         s_stdoutInherited ? new BestEffortStream(Stream(1)) : System.IO.Stream.Null;
 
-    private static FileStream Stream(int fd) =>
-        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+    private static DescriptorStream Stream(int fd) => new(fd);
 
     private static StreamWriter Writer(int fd) => new(Stream(fd), new UTF8Encoding(false)) { AutoFlush = true };
 
@@ -61,6 +60,9 @@ internal static partial class ToolOutput
         int flags = fcntl(fd, F_GETFD, 0);
         return flags >= 0 && (flags & FD_CLOEXEC) == 0;
     }
+
+    [LibraryImport(ToolLibraries.Libc, EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint write(int fd, byte* buffer, nint count);
 
     [LibraryImport(ToolLibraries.Libc, EntryPoint = "fcntl")]
     private static partial int fcntl(int fd, int cmd, int arg);
@@ -95,6 +97,46 @@ internal static partial class ToolOutput
         public override void Write(string? value) => _attempts.Try(() => inner.Write(value));
         public override void WriteLine(string? value) => _attempts.Try(() => inner.WriteLine(value));
         public override void Flush() => _attempts.Try(inner.Flush);
+    }
+
+    /// <summary>
+    /// write(2) on a descriptor the tool does not own. Not a FileStream: on a regular file that one
+    /// writes with pwrite at a position of its own, which leaves the shared file offset where it
+    /// was — the next writer to the same file (the shell, in `{ …; procdesc run …; echo; } &gt; log`)
+    /// would write over the report.
+    /// </summary>
+    private sealed class DescriptorStream(int fd) : Stream
+    {
+        private const int EINTR = 4; // Linux and FreeBSD
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override unsafe void Write(ReadOnlySpan<byte> buffer)
+        {
+            fixed (byte* start = buffer)
+            {
+                for (int done = 0; done < buffer.Length;)
+                {
+                    nint n = write(fd, start + done, buffer.Length - done);
+                    if (n < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                        continue;
+                    if (n <= 0)
+                        throw new IOException($"write to descriptor {fd} failed", Marshal.GetLastPInvokeError());
+                    done += (int)n;
+                }
+            }
+        }
+
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private sealed class BestEffortStream(Stream inner) : Stream

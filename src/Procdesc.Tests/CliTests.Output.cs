@@ -44,4 +44,30 @@ public partial class CliTests
         var result = Tool.RunInShell("run --quiet -- sh -c 'if [ -e /proc/self/fd/2 ]; then readlink /proc/self/fd/2; exit 1; fi; exit 0'", "2>&-");
         result.ExitCode.ShouldBe(0, "the child's fd 2 is closed, as under timeout(1): " + result.StdOut);
     }
+
+    [Test]
+    public void Run_IntoAFileSharedWithTheShell_AppendsAtTheSharedOffset_AndNothingIsOverwritten()
+    {
+        // The tool's writes must move the file offset it shares with the shell (write(2), not
+        // pwrite at a position of its own), or the shell's next line lands on the report.
+        string log = Path.Combine(Path.GetTempPath(), $"procdesc-log-{Guid.NewGuid():N}");
+        try
+        {
+            string tool = $"dotnet '{Tool.AssemblyPath}'";
+            var result = Tool.Run(["-c", $"{{ echo first; {tool} run -- true; {tool} run --json -- true; echo last; }} >'{log}' 2>&1"],
+                wrapper: "/bin/sh", rawWrapperArguments: true);
+            result.ExitCode.ShouldBe(0, result.StdErr);
+            string[] lines = File.ReadAllLines(log);
+            lines.Length.ShouldBe(5, string.Join('\n', lines));
+            lines[0].ShouldBe("first");
+            lines[1].ShouldStartWith("procdesc: pid ");
+            lines[2].ShouldStartWith("procdesc: page faults ");
+            lines[3].ShouldStartWith("{\"pid\":");
+            lines[4].ShouldBe("last");
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
 }

@@ -22,6 +22,19 @@ internal static class BackgroundWarmUp
     {
         if (Interlocked.Exchange(ref s_done, 1) != 0)
             return;
+        // Only a JIT loads assemblies on first use; NativeAOT has them all, and no metadata to ask.
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled)
+            LoadReferencedAssemblies();
+        // Culture data (ICU) for the messages of exceptions the library creates on any thread.
+        _ = CultureInfo.CurrentCulture.NumberFormat;
+        _ = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(HostNumbering.Current.ErrnoToNative(Errno.ECHILD));
+        _ = string.Format(CultureInfo.CurrentCulture, "{0} {1}", 1, Errno.EMFILE);
+    }
+
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "Best effort: a reference trimming removed is not there to load, and the FileNotFoundException is caught.")]
+    private static void LoadReferencedAssemblies()
+    {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<Assembly>();
         pending.Push(typeof(BackgroundWarmUp).Assembly);
@@ -41,9 +54,5 @@ internal static class BackgroundWarmUp
                 }
             }
         }
-        // Culture data (ICU) for the messages of exceptions the library creates on any thread.
-        _ = CultureInfo.CurrentCulture.NumberFormat;
-        _ = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(HostNumbering.Current.ErrnoToNative(Errno.ECHILD));
-        _ = string.Format(CultureInfo.CurrentCulture, "{0} {1}", 1, Errno.EMFILE);
     }
 }

@@ -20,6 +20,8 @@ internal static class Libraries
     internal static void RegisterResolver() =>
         NativeLibrary.SetDllImportResolver(typeof(Libraries).Assembly, Resolve);
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "An empty Location (single-file, NativeAOT) is handled: AppContext.BaseDirectory is used.")]
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name == Libc)

@@ -55,6 +55,7 @@ public static class PdWorker
     /// <exception cref="ProcessDescriptorException">The worker could not be created: EOPNOTSUPP when the
     /// kernel cannot reach the sandbox's <see cref="SandboxPolicy.Minimum"/>, ENOENT for an allowed
     /// path that does not exist, EMFILE, EAGAIN… Nothing is left behind.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(WorkerEntry.TrimmingNote)]
     public static Worker Start(Func<WorkerContext, int> entry, WorkerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(entry);
@@ -122,6 +123,7 @@ public static class PdWorker
     /// <param name="args">Main's arguments.</param>
     /// <param name="exitCode">The entry's result, for Main to return, when this process is a worker.</param>
     /// <returns>True in a worker (Main returns <paramref name="exitCode"/> at once); false otherwise.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(WorkerEntry.TrimmingNote)]
     public static bool RunIfWorker(string[] args, out int exitCode)
     {
         ArgumentNullException.ThrowIfNull(args);

@@ -8,6 +8,7 @@ using Procdesc;
 /// </summary>
 internal static class StartupHook
 {
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(Procdesc.WorkerEntry.TrimmingNote)]
     public static void Initialize()
     {
         string[] args = Environment.GetCommandLineArgs();

@@ -12,6 +12,11 @@ namespace Procdesc;
 /// </summary>
 internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Guid Module, int Token, string TypeName, string MethodName)
 {
+    /// <summary>Why finding the entry again needs its metadata (RequiresUnreferencedCode's message).</summary>
+    internal const string TrimmingNote =
+        "A worker finds its entry again in the new process by metadata token and name; trimming (and NativeAOT) may remove " +
+        "or renumber that metadata. Keep the entry's type with [DynamicallyAccessedMembers] or a rooting descriptor, or do not trim.";
+
     private const BindingFlags AnyStatic = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
 
     /// <summary>The entry's part of a worker's command line.</summary>
@@ -43,6 +48,8 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Gui
 
     /// <exception cref="ArgumentException">Not a single static, non-generic method of a named type
     /// in an assembly the new runtime can load.</exception>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "An empty Location (single-file) only drops the by-path fallback: the assembly is loaded by name first.")]
     internal static WorkerEntry From(Func<WorkerContext, int> entry)
     {
         MethodInfo method = entry.Method;
@@ -67,6 +74,7 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Gui
     /// method <see cref="From"/> checked, and it is called through its function pointer: no
     /// reflection object is made, which is most of what finding it costs.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(TrimmingNote)]
     internal unsafe delegate*<WorkerContext, int> ResolvePointer(out string why)
     {
         try
@@ -96,6 +104,7 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Gui
     private static int CallByName(WorkerContext context) => s_byName!(context);
 
     /// <summary>The method found by its names (another build of the module): checked, as a delegate.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(TrimmingNote)]
     private Func<WorkerContext, int>? Resolve(out string why)
     {
         try
@@ -117,6 +126,7 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Gui
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(TrimmingNote)]
     private MethodInfo? Find() =>
         (Loaded() ?? Load()).GetType(TypeName, throwOnError: true)!.GetMethod(MethodName, AnyStatic, [typeof(WorkerContext)]);
 
@@ -131,6 +141,7 @@ internal sealed record WorkerEntry(string AssemblyName, string AssemblyPath, Gui
         return null;
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(TrimmingNote)]
     private Assembly Load()
     {
         try

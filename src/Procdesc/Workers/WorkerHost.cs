@@ -20,6 +20,7 @@ internal static class WorkerHost
 
     /// <summary>Runs the entry; its result is the process's exit code.</summary>
     /// <param name="args">From the marker on: marker, protocol, the entry, sandbox level, the entry's arguments.</param>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(WorkerEntry.TrimmingNote)]
     internal static unsafe int Run(IReadOnlyList<string> args)
     {
         Environment.SetEnvironmentVariable("DOTNET_STARTUP_HOOKS", Environment.GetEnvironmentVariable(PdWorker.SavedHooksVariable));

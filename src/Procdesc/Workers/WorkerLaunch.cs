@@ -49,6 +49,8 @@ internal static class WorkerLaunch
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "An empty Location means apphost, single-file or NativeAOT: the executable itself is started.")]
     private static (string, string[]) Find()
     {
         string process = Environment.ProcessPath
