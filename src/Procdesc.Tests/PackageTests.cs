@@ -346,7 +346,7 @@ public class PackageTests
     }
 
     /// <summary>Runs a program, bounded: on timeout its whole tree is killed and the test fails.</summary>
-    private static Tool.Result Run(string program, string[] args, string workingDirectory, int timeoutMs, string? nugetPackages = null)
+    internal static Tool.Result Run(string program, string[] args, string workingDirectory, int timeoutMs, string? nugetPackages = null)
     {
         var info = new ProcessStartInfo(program)
         {
