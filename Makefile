@@ -59,8 +59,9 @@ test-kernels: build
 # .json. BENCH_ARGS="--rows 1,3" runs some rows only; "--smoke" a few iterations of each (make test
 # runs that through BenchmarkSmokeTests).
 .PHONY: bench
-bench:
+bench: aot
 	$(DOTNET) build src/Procdesc.Benchmarks/Procdesc.Benchmarks.csproj -c Release -nologo -v:q
+	$(DOTNET) build src/Procdesc.Cli/Procdesc.Cli.csproj -c Release -nologo -v:q
 	$(DOTNET) src/Procdesc.Benchmarks/bin/Release/$(TFM)/Procdesc.Benchmarks.dll --out artifacts $(BENCH_ARGS)
 
 # The NuGet packages, into artifacts/: Procdesc (the library, with the C helper under

@@ -41,6 +41,7 @@ var rows = new (int Number, Func<Options, Action<string>, RowResult> Run)[]
 {
     (1, SpawnRow.Run), (2, HeapRow.Run), (3, CallsRow.Run), (4, ManyRow.Run),
     (5, LatencyRow.Run), (6, KillRow.Run), (7, MemoryRow.Run), (8, WorkerRow.Run),
+    (9, ToolStartRow.Run),
 };
 int failed = 0;
 foreach (var (number, run) in rows.Where(r => options.Rows.Contains(r.Number)))

@@ -12,7 +12,7 @@ namespace Procdesc.Tests;
 [OnlyOn("Linux", "the benchmarks and their C baselines use clone and pidfds")]
 public class BenchmarkSmokeTests
 {
-    private static readonly int[] AllRows = [1, 2, 3, 4, 5, 6, 7, 8];
+    private static readonly int[] AllRows = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
     [Test]
     public void SmokeRun_RunsEveryRow_AndWritesBothReports()
