@@ -85,21 +85,30 @@ pack:
 # the machine that runs it), with the C helper and the helper parent beside it, into
 # artifacts/aot/<rid>/procdesc. AOT_RID=linux-arm64 cross-compiles on x86-64 with clang and
 # Debian's aarch64 gcc and libc (installed here as root when missing); on FreeBSD, AOT_RID=freebsd-x64.
-AOT_RID ?= $(if $(filter FreeBSD,$(shell uname -s)),freebsd,linux)-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
-AOT_DIR := artifacts/aot/$(AOT_RID)
-AOT_CROSS = $(if $(filter linux-arm64,$(AOT_RID)),$(if $(filter x86_64,$(shell uname -m)),yes))
+AOT_RID ?=
+AOT_DIR ?=
 aot:
-	@if [ -n "$(AOT_CROSS)" ] && ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "aot: installing the aarch64 cross toolchain"; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null 2>&1 || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null; }; \
-	fi
-	rm -rf $(AOT_DIR)
-	$(DOTNET) publish src/Procdesc.Cli/Procdesc.Cli.csproj -c Release -r $(AOT_RID) -p:PublishAot=true -nologo -v:q -o $(AOT_DIR) \
-		$(if $(AOT_CROSS),-p:CppCompilerAndLinker=$(shell command -v clang-22 || echo clang) -p:ObjCopyName=aarch64-linux-gnu-objcopy)
-	mv $(AOT_DIR)/Procdesc.Cli $(AOT_DIR)/procdesc
-	rm -f $(AOT_DIR)/*.pdb $(AOT_DIR)/*.xml $(AOT_DIR)/Procdesc.Cli.dbg
-	@echo "aot: $(AOT_DIR)/procdesc (with libprocdesc_native.so and procdesc-parent beside it)"
+	@rid="$(AOT_RID)"; \
+	if [ -z "$$rid" ]; then \
+		case "$$(uname -s)" in FreeBSD) os=freebsd ;; *) os=linux ;; esac; \
+		case "$$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=x64 ;; esac; \
+		rid=$$os-$$arch; \
+	fi; \
+	dir="$(AOT_DIR)"; [ -n "$$dir" ] || dir=artifacts/aot/$$rid; \
+	cross=; \
+	if [ "$$rid" = linux-arm64 ] && [ "$$(uname -m)" = x86_64 ]; then \
+		cross="-p:CppCompilerAndLinker=$$(command -v clang-22 || echo clang) -p:ObjCopyName=aarch64-linux-gnu-objcopy"; \
+		if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "aot: installing the aarch64 cross toolchain"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null 2>&1 || \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null; }; \
+		fi; \
+	fi; \
+	rm -rf "$$dir" && \
+	$(DOTNET) publish src/Procdesc.Cli/Procdesc.Cli.csproj -c Release -r $$rid -p:PublishAot=true -nologo -v:q -o "$$dir" $$cross && \
+	mv "$$dir/Procdesc.Cli" "$$dir/procdesc" && \
+	rm -f "$$dir"/*.pdb "$$dir"/*.xml "$$dir/Procdesc.Cli.dbg" && \
+	echo "aot: $$dir/procdesc (with libprocdesc_native.so and procdesc-parent beside it)"
 
 # make run ARGS="run -- /bin/sh -c 'exit 3'"
 run: build
