@@ -64,6 +64,9 @@ internal static partial class ToolOutput
     [LibraryImport(ToolLibraries.Libc, EntryPoint = "write", SetLastError = true)]
     private static unsafe partial nint write(int fd, byte* buffer, nint count);
 
+    [LibraryImport(ToolLibraries.Libc, EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int poll(long* fds, uint count, int timeout);
+
     [LibraryImport(ToolLibraries.Libc, EntryPoint = "fcntl")]
     private static partial int fcntl(int fd, int cmd, int arg);
 
@@ -108,6 +111,8 @@ internal static partial class ToolOutput
     private sealed class DescriptorStream(int fd) : Stream
     {
         private const int EINTR = 4; // Linux and FreeBSD
+        private static readonly int EAGAIN = OperatingSystem.IsFreeBSD() ? 35 : 11;
+        private const short POLLOUT = 4; // Linux and FreeBSD
 
         public override bool CanRead => false;
         public override bool CanSeek => false;
@@ -126,6 +131,13 @@ internal static partial class ToolOutput
                     nint n = write(fd, start + done, buffer.Length - done);
                     if (n < 0 && Marshal.GetLastPInvokeError() == EINTR)
                         continue;
+                    if (n < 0 && Marshal.GetLastPInvokeError() == EAGAIN)
+                    {
+                        // A descriptor someone made non-blocking: wait until it takes more, as the runtime's console does.
+                        long pollfd = (long)(uint)fd | ((long)POLLOUT << 32); // struct pollfd { int fd; short events, revents; }, little-endian
+                        if (poll(&pollfd, 1, -1) >= 0 || Marshal.GetLastPInvokeError() == EINTR)
+                            continue;
+                    }
                     if (n <= 0)
                         throw new IOException($"write to descriptor {fd} failed", Marshal.GetLastPInvokeError());
                     done += (int)n;

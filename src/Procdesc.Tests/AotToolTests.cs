@@ -44,7 +44,7 @@ public class AotToolTests
         Run(tool, ["info"]).StdOut.ShouldContain("backend  linux-");
         Run(tool, ["run", "-q", "--timeout", "0.2s", "-k", "0.2s", "--", "sh", "-c", "trap '' TERM; exec sleep 30"]).ExitCode.ShouldBe(137);
         Run(tool, ["run", "-q", "--timeout", "0.2s", "-s", "RTMIN+2", "--", "sleep", "30"]).ExitCode.ShouldBe(124);
-        Run(tool, ["run", "-q", "--", "sh", "-c", "kill -INT $$"]).ExitCode.ShouldBe(130);
+        Run(tool, ["run", "-q", "--", "sh", "-c", "kill -USR1 $$"]).ExitCode.ShouldBe(128 + 10); // not INT: a background run ignores it
         var helper = Tool.Run(["run", "-q", "--", "sh", "-c", "exit 4"], wrapper: tool, rawWrapperArguments: true,
             environment: new() { ["PROCDESC_LINUX_PARENT"] = "helper" });
         helper.ExitCode.ShouldBe(4, helper.StdErr);

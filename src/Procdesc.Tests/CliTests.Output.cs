@@ -70,4 +70,52 @@ public partial class CliTests
             File.Delete(log);
         }
     }
+
+    [Test]
+    [OnlyOn("Linux", "O_NONBLOCK's and F_SETFL's numbers here are Linux's")]
+    public unsafe void Run_WithAFullNonBlockingStderr_WaitsForRoom_AndTheReportArrivesWhole()
+    {
+        // stderr is a pipe someone made non-blocking and filled: the tool's write gets EAGAIN and
+        // must wait for room (poll) rather than drop the report. The pipe is drained only once the
+        // tool's main thread sleeps in poll or the tool has ended, whichever comes first: a tool
+        // that dropped the report has ended by then, and the report is missing.
+        var (read, write) = CLibc.Pipe();
+        int fd = -1;
+        try
+        {
+            CLibc.fcntl(write, 4 /* F_SETFL */, 0x800 /* O_NONBLOCK */).ShouldBe(0);
+            byte* filler = stackalloc byte[4096];
+            for (int i = 0; i < 4096; i++) filler[i] = (byte)'.';
+            long filled = 0;
+            for (nint n; (n = CLibc.write(write, filler, 4096)) > 0;)
+                filled += n;
+            filled.ShouldBeGreaterThan(0);
+            int pid = pdfork(out fd, PD_CLOEXEC, PdChild.Exec("/usr/bin/env", ["env", "dotnet", Tool.AssemblyPath, "run", "--", "true"]).WithFd(2, write));
+            pid.ShouldBeGreaterThan(0, $"pdfork: {GetLastError()}");
+            CLibc.close(write);
+            write = -1;
+            bool InPoll()
+            {
+                try { return File.ReadAllText($"/proc/{pid}/wchan").Contains("poll", StringComparison.Ordinal); }
+                catch (IOException) { return false; }
+            }
+            Kids.Eventually(() => InPoll() || !Kids.IsRunning(pid), TimeScale.Of(TimeSpan.FromSeconds(60)))
+                .ShouldBeTrue("the tool waits for room or ends");
+            using var reader = new LineReader(read);
+            read = -1;
+            string all = reader.ReadToEnd(TimeScale.Ms(60_000));
+            string report = all.TrimStart('.');
+            (all.Length - report.Length).ShouldBe((int)filled, "the filler, then the report");
+            report.ShouldMatch(@"^procdesc: pid \d+ exited with code 0; .*\nprocdesc: page faults .*\n$");
+            Kids.WaitForExit(fd).ShouldBeTrue();
+            pdwait4(fd, out int status, PdWaitOptions.None, out _).ShouldBeGreaterThan(0);
+            WEXITSTATUS(status).ShouldBe(0);
+        }
+        finally
+        {
+            if (read >= 0) CLibc.close(read);
+            if (write >= 0) CLibc.close(write);
+            Kids.Cleanup(fd);
+        }
+    }
 }

@@ -19,7 +19,8 @@ public partial class CliTests
         string[] ignoresTerm = ["sh", "-c", "trap '' TERM; sleep 30"];
         yield return Case("the child's own code", ["10"], [], ["sh", "-c", "exit 3"]);
         yield return Case("success", ["10"], [], ["true"]);
-        yield return Case("killed by SIGINT: the tool dies of it too", ["10"], [], ["sh", "-c", "kill -INT $$"]);
+        // SIGUSR1 rather than SIGINT: a test run started in the background has SIGINT ignored, and so would the child.
+        yield return Case("killed by SIGUSR1: the tool dies of it too", ["10"], [], ["sh", "-c", "kill -USR1 $$"]);
         yield return Case("killed by SIGSEGV: the same, without a core", ["10"], [], ["sh", "-c", "kill -SEGV $$"]);
         yield return Case("killed by a realtime signal", ["10"], [], ["sh", "-c", "kill -36 $$"]);
         yield return Case("timed out: 124", ["0.3"], ["--timeout", "0.3s"], ["sleep", "30"]);

@@ -127,7 +127,7 @@ public partial class CliTests
 
     // timeout(1): a child that SIGKILL ended exits 137, not 124, even when the timeout sent it.
     [TestCase("KILL", "SIGKILL", 137), TestCase("SIGKILL", "SIGKILL", 137), TestCase("kill", "SIGKILL", 137), TestCase("9", "SIGKILL", 137)]
-    [TestCase("INT", "SIGINT", 124), TestCase("RTMIN+2", "SIGRTMIN+2", 124), TestCase("rtmax-1", "SIGRTMAX-1", 124)]
+    [TestCase("USR1", "SIGUSR1", 124), TestCase("RTMIN+2", "SIGRTMIN+2", 124), TestCase("rtmax-1", "SIGRTMAX-1", 124)]
     public void Timeout_SendsTheSignalGiven(string signal, string name, int code)
     {
         var report = RunJson(["--timeout", "100ms", "--signal", signal, "--", "sleep", "30"], code);

@@ -35,9 +35,10 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         Request = (SpawnRequest*)Take(ref cursor, sizeof(SpawnRequest));
         byte** argv = (byte**)Take(ref cursor, (child.Arguments.Length + 1) * sizeof(byte*));
         byte** envp = (byte**)Take(ref cursor, (env.Count + 1) * sizeof(byte*));
+        // Pointer arrays before the int arrays, so that each stays 8-byte aligned.
+        byte** scriptArgv = child.FallsBackToShell ? (byte**)Take(ref cursor, scriptArgc * sizeof(byte*)) : null;
         int* fdMap = (int*)Take(ref cursor, mapCount * 2 * sizeof(int));
         int* scratch = (int*)Take(ref cursor, mapCount * sizeof(int));
-        byte** scriptArgv = child.FallsBackToShell ? (byte**)Take(ref cursor, scriptArgc * sizeof(byte*)) : null;
 
         for (int i = 0; i < mapCount; i++)
         {
