@@ -207,16 +207,12 @@ internal sealed class RunCommand
     /// <returns>The tool's exit code, and the host signal to end the tool with instead (0: none).</returns>
     private static (int Code, int Signal) Execute(string[] argv, RunOptions options)
     {
-        bool daemon = options.Daemon, json = options.Json, quiet = options.Quiet;
-        TimeSpan? timeout = options.Timeout, killAfter = options.KillAfter;
-        Signum signal = options.Signal;
-        SandboxPolicy? sandbox = options.Sandbox;
         PdChild child = PdChild.ExecFromPath(argv[0], argv);
         if (options.InheritSignals)
             child = child.WithInheritedSignals();
         if (!argv[0].Contains('/') && !File.Exists(child.Path))
             return (Fail($"{argv[0]}: command not found", ExitCodes.NotFound), 0);
-        if (sandbox is not null)
+        if (options.Sandbox is { } sandbox)
         {
             // The tool's own failure (125), told apart from the program's: never run unsandboxed.
             if ((sandbox.Minimum & ~HostFeatures.ProgramSandbox) != 0)
@@ -233,7 +229,7 @@ internal sealed class RunCommand
         {
             // CloExec: the tool holds the child's only descriptor (no program it starts inherits a
             // copy), so the tool's end in any way, SIGKILL included, kills the child — unless --daemon.
-            descriptor = ProcessDescriptor.Fork(child, PdFlags.CloExec | (daemon ? PdFlags.Daemon : PdFlags.None));
+            descriptor = ProcessDescriptor.Fork(child, PdFlags.CloExec | (options.Daemon ? PdFlags.Daemon : PdFlags.None));
         }
         catch (ProcessDescriptorException e)
         {
@@ -248,11 +244,11 @@ internal sealed class RunCommand
             var sent = new List<Signum>();
             bool timedOut = false;
             // timeout(1): a zero duration disables the timeout (and the kill-after).
-            if (timeout is { } limit && limit > TimeSpan.Zero && !Finishes(exit, limit))
+            if (options.Timeout is { } limit && limit > TimeSpan.Zero && !Finishes(exit, limit))
             {
                 // Not timed out after all if the child was reaped just before the signal could go.
-                timedOut = Send(descriptor, signal, sent);
-                if (timedOut && killAfter is { } grace && grace > TimeSpan.Zero && !Finishes(exit, grace))
+                timedOut = Send(descriptor, options.Signal, sent);
+                if (timedOut && options.KillAfter is { } grace && grace > TimeSpan.Zero && !Finishes(exit, grace))
                     Send(descriptor, Signum.SIGKILL, sent);
             }
             ExitStatus status;
@@ -268,16 +264,15 @@ internal sealed class RunCommand
             report = new RunReport(status, clock.Elapsed, timedOut, sent, options.PreserveStatus);
         }
 
-        if (json)
+        if (options.Json)
         {
             using Stream stdout = ToolOutput.OpenStandardOutput();
             report.WriteJson(stdout);
         }
-        else if (!quiet)
+        else if (!options.Quiet)
         {
             report.WriteText(Console.Error);
         }
-        Console.Error.Flush();
         return (report.ExitCode, report.SignalToEndWith);
     }
 

@@ -24,7 +24,7 @@ internal static partial class ToolOutput
 
     /// <summary>Replaces Console.Out and Console.Error; call first thing in Main.</summary>
     /// <remarks>
-    /// Plain file streams on descriptors 1 and 2, never the runtime's console streams: on a
+    /// write(2) on descriptors 1 and 2 (<see cref="DescriptorStream"/>), never the runtime's console streams: on a
     /// terminal those initialise it for interactive use, which writes keypad-transmit mode
     /// (<c>ESC[?1h ESC=</c>) and is never undone — noise in a report meant for logs and scripts.
     /// </remarks>
@@ -65,7 +65,14 @@ internal static partial class ToolOutput
     private static unsafe partial nint write(int fd, byte* buffer, nint count);
 
     [LibraryImport(ToolLibraries.Libc, EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int poll(long* fds, uint count, int timeout);
+    private static unsafe partial int poll(PollFd* fds, uint count, int timeout);
+
+    /// <summary>struct pollfd, the same on Linux and FreeBSD.</summary>
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events, Revents;
+    }
 
     [LibraryImport(ToolLibraries.Libc, EntryPoint = "fcntl")]
     private static partial int fcntl(int fd, int cmd, int arg);
@@ -134,7 +141,7 @@ internal static partial class ToolOutput
                     if (n < 0 && Marshal.GetLastPInvokeError() == EAGAIN)
                     {
                         // A descriptor someone made non-blocking: wait until it takes more, as the runtime's console does.
-                        long pollfd = (long)(uint)fd | ((long)POLLOUT << 32); // struct pollfd { int fd; short events, revents; }, little-endian
+                        var pollfd = new PollFd { Fd = fd, Events = POLLOUT };
                         if (poll(&pollfd, 1, -1) >= 0 || Marshal.GetLastPInvokeError() == EINTR)
                             continue;
                     }

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
-using Mono.Unix.Native;
 using Procdesc.Interop;
 using Procdesc.Numbering;
 
@@ -60,7 +59,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
             scriptArgv[1] = path;
             for (int i = 1; i < child.Arguments.Length; i++)
                 scriptArgv[i + 1] = argv[i];
-            scriptArgv[Math.Max(child.Arguments.Length, 1) + 1] = null;
+            scriptArgv[scriptArgc - 1] = null;
         }
         *Request = new SpawnRequest
         {
@@ -81,17 +80,13 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
     private const string Shell = "/bin/sh";
 
     /// <summary>The request's mask of signals the child sets to SIG_DFL: bit n-1 for host signal n.</summary>
-    internal static ulong DefaultSignalsOf(PdChild child)
-    {
-        ulong mask = 0;
-        if (child.RestoresSignals)
-        {
-            foreach (Signum signal in PdChild.RestoredSignals)
-                if (HostNumbering.Current.SignalToNative(signal) is int native and >= 1 and <= 64)
-                    mask |= 1UL << (native - 1);
-        }
-        return mask;
-    }
+    internal static ulong DefaultSignalsOf(PdChild child) => child.RestoresSignals ? s_restoredSignals : 0;
+
+    /// <summary><see cref="PdChild.RestoredSignals"/> as that mask, made once rather than on every pdfork.</summary>
+    private static readonly ulong s_restoredSignals = PdChild.RestoredSignals
+        .Select(HostNumbering.Current.SignalToNative)
+        .Where(native => native is >= 1 and <= 64)
+        .Aggregate(0UL, (mask, native) => mask | 1UL << (native - 1));
 
     public void Dispose() => NativeMemory.Free(_block);
 

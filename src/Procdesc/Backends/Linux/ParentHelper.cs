@@ -118,6 +118,7 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
                 || groupCount < 0 || Libc.getgroups(groups.Length, g) != groupCount)
                 return Marshal.GetLastPInvokeError();
         }
+        ulong defaultSignals = SpawnRequestBlock.DefaultSignalsOf(child);
         var pending = new Pending();
         uint id = Register(pending);
         var strings = new List<string>(1 + child.Arguments.Length + environment.Count + 1) { child.Path };
@@ -145,8 +146,8 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
                 Sandbox = sandbox,
                 NoNewPrivs = child.Sandbox is null ? 0 : 1,
                 ScriptFallback = child.FallsBackToShell ? 1 : 0,
-                DefaultSignalsLow = (uint)SpawnRequestBlock.DefaultSignalsOf(child),
-                DefaultSignalsHigh = (uint)(SpawnRequestBlock.DefaultSignalsOf(child) >> 32),
+                DefaultSignalsLow = (uint)defaultSignals,
+                DefaultSignalsHigh = (uint)(defaultSignals >> 32),
             };
             for (int i = 0; i < 6; i++)
                 spawn.Ids[i] = ids[i];
