@@ -50,6 +50,42 @@ internal static class SpawnRow
         return (Native.NowNs() - t0) / (double)n;
     }
 
+    /// <summary>
+    /// Managed bytes allocated per child (every thread: GC.GetTotalAllocatedBytes(precise)), pdfork +
+    /// pdwait4 + close against Process.Start + WaitForExit + Dispose, each with its start
+    /// description made once (PdChild, ProcessStartInfo), in interleaved rounds after the timed ones.
+    /// </summary>
+    private static void AllocationFigure(RowResult row, Options o, Action<string> progress)
+    {
+        progress("allocations per child");
+        int rounds = o.Pick(7, 2), batch = o.Pick(200, 4);
+        var pd = new List<double>();
+        var process = new List<double>();
+        static double PerChild(int n, Func<int, double> run)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            run(n);
+            return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)n;
+        }
+        for (int round = 0; round < rounds; round++)
+        {
+            if (round % 2 == 0)
+            {
+                pd.Add(PerChild(batch, Pdfork));
+                process.Add(PerChild(batch, ProcessStart));
+            }
+            else
+            {
+                process.Add(PerChild(batch, ProcessStart));
+                pd.Add(PerChild(batch, Pdfork));
+            }
+        }
+        double[] ratios = Stats.PairedRatios(pd.ToArray(), process.ToArray());
+        row.Figures.Add(Figure.Versus("allocated per child vs Process", PdforkName, Stats.Median(pd.ToArray()), "B",
+            $"median of {rounds} rounds × {batch}", ProcessName, Stats.Median(process.ToArray()), Stats.Median(ratios), ratios, 1.0,
+            "managed bytes allocated per child on every thread (GC.GetTotalAllocatedBytes(precise)), the start description (PdChild, ProcessStartInfo) made once"));
+    }
+
     internal static RowResult Run(Options o, Action<string> progress)
     {
         var row = new RowResult { Number = 1, Title = "Start /bin/true and reap it" };
@@ -108,6 +144,7 @@ internal static class SpawnRow
             row.Figures.Add(Figure.Versus(diagnostic.Replace(" (diagnostic)", "", StringComparison.Ordinal) + " vs pdfork", diagnostic,
                 Stats.Median(r[diagnostic]) / 1000, "µs", stat, PdforkName, pd / 1000, Stats.Median(dr), dr, null));
         }
+        AllocationFigure(row, o, progress);
         row.Details.Add("Per-round ns per child (median / min / max):");
         row.Details.Add("");
         row.AddSubjectTable(subjects, r, Fmt.Us);
