@@ -124,6 +124,38 @@ public class CreationTests
         CLibc.close(read);
     }
 
+    [Test, Contract("§1 envp null = inherit: every change is seen, though the block is built once per change")]
+    public void NullEnvironment_FollowsEveryChange_AfterTheBlockWasCached()
+    {
+        string Echo()
+        {
+            var (read, write) = CLibc.Pipe();
+            int pid = pdfork(out int fd, PD_CLOEXEC, PdChild.Exec("/bin/sh", ["sh", "-c", "echo \"${PROCDESC_CHANGES-unset}\" >&3"]).WithFd(3, write));
+            CLibc.close(write);
+            pdwait4(fd, out _, PdWaitOptions.None, out _).ShouldBe(pid);
+            close(fd);
+            string output = ReadAll(read);
+            CLibc.close(read);
+            return output;
+        }
+        try
+        {
+            Environment.SetEnvironmentVariable("PROCDESC_CHANGES", null);
+            Echo().ShouldBe("unset\n");
+            Echo().ShouldBe("unset\n"); // from the cached block
+            Environment.SetEnvironmentVariable("PROCDESC_CHANGES", "one");
+            Echo().ShouldBe("one\n");
+            Environment.SetEnvironmentVariable("PROCDESC_CHANGES", "two"); // same length, other value
+            Echo().ShouldBe("two\n");
+            Environment.SetEnvironmentVariable("PROCDESC_CHANGES", null);
+            Echo().ShouldBe("unset\n");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PROCDESC_CHANGES", null);
+        }
+    }
+
     [Test, Contract("§1 handlers are reset and signals unblocked in the child")]
     public void TheChild_StartsWithDefaultHandlers_AndTheCallersSignalMask()
     {

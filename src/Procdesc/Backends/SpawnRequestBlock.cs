@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 using Procdesc.Interop;
@@ -14,17 +13,22 @@ namespace Procdesc.Backends;
 internal sealed unsafe class SpawnRequestBlock : IDisposable
 {
     private readonly byte* _block;
+    // The process's environment, shared by every request until it changes (null: the child's own).
+    private readonly EnvironmentBlock? _environment;
 
     /// <summary>The request, inside the native block (the helper keeps pointers into it).</summary>
     internal SpawnRequest* Request { get; }
 
     internal SpawnRequestBlock(PdChild child)
     {
-        IReadOnlyList<string> env = EnvironmentOf(child);
+        IReadOnlyList<string> env = child.Environment is { } given ? given : [];
+        if (child.Environment is null)
+            _environment = CurrentEnvironment.Get();
         int mapCount = child.FdMap.Length;
 
         int scriptArgc = child.FallsBackToShell ? Math.Max(child.Arguments.Length, 1) + 2 : 0;
-        nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + env.Count + 1 + scriptArgc) * sizeof(byte*) + mapCount * 3 * sizeof(int));
+        int envSlots = _environment is null ? env.Count + 1 : 0;
+        nuint size = (nuint)sizeof(SpawnRequest) + (nuint)((child.Arguments.Length + 1 + envSlots + scriptArgc) * sizeof(byte*) + mapCount * 3 * sizeof(int));
         size += StringBytes(child.Path) + StringBytes(child.WorkingDirectory) + (child.FallsBackToShell ? StringBytes(Shell) : 0);
         foreach (string s in child.Arguments) size += StringBytes(s);
         foreach (string s in env) size += StringBytes(s);
@@ -33,7 +37,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         byte* cursor = _block;
         Request = (SpawnRequest*)Take(ref cursor, sizeof(SpawnRequest));
         byte** argv = (byte**)Take(ref cursor, (child.Arguments.Length + 1) * sizeof(byte*));
-        byte** envp = (byte**)Take(ref cursor, (env.Count + 1) * sizeof(byte*));
+        byte** envp = _environment is null ? (byte**)Take(ref cursor, (env.Count + 1) * sizeof(byte*)) : _environment.Envp;
         // Pointer arrays before the int arrays, so that each stays 8-byte aligned.
         byte** scriptArgv = child.FallsBackToShell ? (byte**)Take(ref cursor, scriptArgc * sizeof(byte*)) : null;
         int* fdMap = (int*)Take(ref cursor, mapCount * 2 * sizeof(int));
@@ -47,9 +51,12 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         for (int i = 0; i < child.Arguments.Length; i++)
             argv[i] = Put(ref cursor, child.Arguments[i]);
         argv[child.Arguments.Length] = null;
-        for (int i = 0; i < env.Count; i++)
-            envp[i] = Put(ref cursor, env[i]);
-        envp[env.Count] = null;
+        if (_environment is null)
+        {
+            for (int i = 0; i < env.Count; i++)
+                envp[i] = Put(ref cursor, env[i]);
+            envp[env.Count] = null;
+        }
 
         byte* path = Put(ref cursor, child.Path);
         if (scriptArgv is not null)
@@ -88,19 +95,15 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
         .Where(native => native is >= 1 and <= 64)
         .Aggregate(0UL, (mask, native) => mask | 1UL << (native - 1));
 
-    public void Dispose() => NativeMemory.Free(_block);
-
-    /// <summary>The child's environment: its own, or this process's.</summary>
-    internal static IReadOnlyList<string> EnvironmentOf(PdChild child) => child.Environment is { } given ? given : CurrentEnvironment();
-
-    /// <summary>.NET keeps its own copy of the environment on Unix; pass that one, as Process.Start does.</summary>
-    private static List<string> CurrentEnvironment()
+    public void Dispose()
     {
-        var result = new List<string>();
-        foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
-            result.Add($"{entry.Key}={entry.Value}");
-        return result;
+        NativeMemory.Free(_block);
+        GC.KeepAlive(_environment); // the child read its envp until its exec, which has happened
     }
+
+    /// <summary>The child's environment: its own, or this process's (.NET keeps its own copy on Unix:
+    /// that one, as Process.Start passes it).</summary>
+    internal static IReadOnlyList<string> EnvironmentOf(PdChild child) => child.Environment is { } given ? given : CurrentEnvironment.Get().Entries;
 
     private static nuint StringBytes(string? s) => s is null ? 0 : (nuint)Encoding.UTF8.GetByteCount(s) + 1;
 
