@@ -10,6 +10,9 @@
 //   thread-exits  fork on a thread that then ends, print "thread-gone" once the kernel has
 //                 removed that thread, then block
 //   pool-thread   fork on a thread-pool thread, then block
+//   main-returns  fork on the main thread (the library creates the child right there), start a
+//                 foreground thread, return from Main; that thread prints "main-returned" once the
+//                 main thread has parked in the runtime (a futex wait, not an exit), then blocks
 //   script        read commands from stdin (Script.cs): the adversity tests
 //   reaper-load N pdfork children next to System.Diagnostics.Process ones (ReaperLoad.cs): the
 //                 foreign-reaper test, run as pid 1 of a pid namespace
@@ -50,6 +53,28 @@ switch (mode)
         Console.Out.Flush();
         Thread.Sleep(Timeout.Infinite);
         break;
+    case "main-returns":
+        held = ProcessDescriptor.Fork(child, flags);
+        Report(held);
+        int mainTid = Environment.ProcessId;
+        var returned = new ManualResetEventSlim();
+        var foreground = new Thread(() =>
+        {
+            returned.Wait();
+            // After Main returns the runtime waits on this very thread's end: the main thread sleeps
+            // in futex(2) (syscall 202 on x86-64, 98 on arm64). Had it exited, its death signal
+            // would have reached the child already.
+            string futex = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? "202" : "98";
+            while (!File.ReadAllText($"/proc/self/task/{mainTid}/syscall").StartsWith(futex + " ", StringComparison.Ordinal))
+                Thread.Sleep(1);
+            Console.Out.WriteLine("main-returned");
+            Console.Out.Flush();
+            GC.KeepAlive(held);
+            Thread.Sleep(Timeout.Infinite);
+        });
+        foreground.Start();
+        returned.Set();
+        return 0;
     case "pool-thread":
         held = await Task.Run(() => ProcessDescriptor.Fork(child, flags));
         Report(held);

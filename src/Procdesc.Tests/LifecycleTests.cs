@@ -66,6 +66,23 @@ public class LifecycleTests
 
     [TestCase(false), TestCase(true), CancelAfter(120_000)]
     [Contract("§6 the thread that created the child exits (thread-pool threads do)")]
+    public void AChildMadeOnTheMainThread_OutlivesMainsReturn_AndDiesWithTheProcess(bool daemon, CancellationToken cancellation)
+    {
+        // The library creates a main thread's children on that thread (no hand-off): their death
+        // signal follows it, which the runtime keeps until the process ends.
+        using var host = HostProcess.TestHost("main-returns", daemon);
+        int child = host.ReadChildPid();
+        host.ReadLine().ShouldBe("main-returned");
+        Kids.ReaperBarrier(); // time for a death signal to arrive, were one coming
+        Processes.StillRunning(child).ShouldBeTrue("the child outlives Main's return while a foreground thread runs");
+
+        pdkill(host.Fd, Signum.SIGKILL).ShouldBe(0);
+        host.WaitForEnd();
+        ExpectChildFate(child, daemon);
+    }
+
+    [TestCase(false), TestCase(true), CancelAfter(120_000)]
+    [Contract("§6 the thread that created the child exits (thread-pool threads do)")]
     public void AChildMadeOnAThreadPoolThread_DiesOnlyWithTheProcess(bool daemon, CancellationToken cancellation)
     {
         using var host = HostProcess.TestHost("pool-thread", daemon);

@@ -13,6 +13,11 @@ internal static unsafe class LinuxSyscalls
     internal const long SYS_clone3 = 435;
     private static readonly bool X64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
     internal static readonly long SYS_rt_sigaction = X64 ? 13 : 134, SYS_kill = X64 ? 62 : 129;
+    // gettid(2) through syscall(2): glibc's own wrapper arrived only in 2.30.
+    private static readonly long SYS_gettid = X64 ? 186 : 178;
+
+    /// <summary>The calling thread's kernel id.</summary>
+    internal static int gettid() => (int)Libc.syscall(SYS_gettid, 0, 0, 0, 0, 0);
 
     /// <summary>getdents64: 217 on x86_64, 61 on aarch64 (the generic table).</summary>
     internal static readonly long SYS_getdents64 = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 217 : 61;

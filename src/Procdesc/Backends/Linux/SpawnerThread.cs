@@ -24,6 +24,9 @@ internal sealed unsafe class SpawnerThread
     }
 
     [ThreadStatic] private static Job? t_job;
+    // Whether the calling thread is the process's main thread, asked once per thread.
+    [ThreadStatic] private static int t_isMainThread; // 0 not asked, 1 yes, 2 no
+    private static readonly int s_pid = Libc.getpid();
 
     private readonly ConcurrentQueue<Job> _jobs = new();
     private readonly ManualResetEventSlim _ready = new(false, spinCount: 0);
@@ -34,9 +37,34 @@ internal sealed unsafe class SpawnerThread
         new Thread(Run) { IsBackground = true, Name = "Procdesc spawner" }.Start();
     }
 
-    /// <summary>Runs the C helper on the spawner thread; 0 or a positive errno, as the helper returns.</summary>
+    /// <summary>
+    /// True on the process's main thread (its thread id is the pid). The .NET runtime never ends
+    /// that thread before the process: when Main returns it waits there for the foreground threads,
+    /// then the process exits (measured: the main task sleeps, state S, while a foreground thread
+    /// runs on). A child it creates gets its death signal only when the whole process ends, so it
+    /// may be created right there, without the hand-off's two context switches.
+    /// </summary>
+    internal static bool OnLongLivedThread
+    {
+        get
+        {
+            if (t_isMainThread == 0)
+                t_isMainThread = LinuxSyscalls.gettid() == s_pid ? 1 : 2;
+            return t_isMainThread == 1;
+        }
+    }
+
+    /// <summary>Runs the C helper on a thread that lives as long as the process — the calling one
+    /// when it is the main thread, else the spawner thread; 0 or a positive errno, as the helper returns.</summary>
     internal int Spawn(SpawnRequest* request, out int pidfd, out int pid)
     {
+        if (OnLongLivedThread)
+        {
+            int fd = -1, p = 0;
+            int error = NativeSpawn.Spawn(request, &fd, &p);
+            (pidfd, pid) = (fd, p);
+            return error;
+        }
         Job job = t_job ??= new Job();
         job.Request = request;
         job.Failure = null;
