@@ -64,7 +64,7 @@ internal static class ToolStartRow
         row.Method = $"Each round runs {batch} × each command, the order rotating, each created and reaped through the library " +
             "(the same cost for all three) with stdout and stderr on /dev/null; timed from the call to the reap. The NativeAOT tool is " +
             "make aot's linux binary; the framework-dependent one is the Release apphost of src/Procdesc.Cli (what `dotnet tool install` " +
-            $"runs). {rounds} rounds after one warm-up batch each.";
+            $"runs). {rounds} rounds {Interleaved.WarmUpText}.";
         if (haveAot)
         {
             double[] aotRatios = Stats.PairedRatios(r[AotName], r[TimeoutName]);

@@ -93,7 +93,7 @@ internal static class WorkerRow
         row.Method = $"Each round starts {batch} workers (entry: one line on the channel) and {batch} processes of the same " +
             "application with the same runtime start (the host command line the worker uses, then `--worker hello`: one line on " +
             "stdout, a pipe), the order rotating; timed from the call to the first line received; reaped untimed. The application " +
-            $"is this harness, framework-dependent, JIT-compiled (not ReadyToRun). {rounds} rounds after one warm-up batch each.";
+            $"is this harness, framework-dependent, JIT-compiled (not ReadyToRun). {rounds} rounds {Interleaved.WarmUpText}.";
         row.Figures.Add(Figure.Versus("worker start to first message vs Process.Start", WorkerName, worker / 1e6, "ms", stat,
             ProcessName, Stats.Median(r[ProcessName]) / 1e6, Stats.Median(ratios), ratios, 1.05));
         if (sandbox)
