@@ -114,11 +114,7 @@ internal static class Diagnose
             return;
         long Size(string name) => sizes.GetValueOrDefault(name);
         double pd = Stats.Median(retained["ProcessDescriptor"]), ps = Stats.Median(retained["Process"]);
-        long objects = Size("ProcessDescriptor") + Size("ChildRecord") + Size("ConcurrentDictionary<ulong, ChildRecord>.Node") + Size("ConcurrentDictionary<int, ChildRecord>.Node");
-        long exitStatusInline = 8 + 8 + 64; // Nullable<ExitStatus>: hasValue + Pid, RawStatus + Rusage (7 × 8 + IsMissing)
         long target = (long)(0.25 * ps);
-        long after = Size("ProcessDescriptor") + (Size("ChildRecord") - exitStatusInline + 8) + 24 + 4;
-        row.Diagnosis.Add($"- Per live child Procdesc keeps a `ProcessDescriptor` ({Size("ProcessDescriptor")} B), the library's `ChildRecord` ({Size("ChildRecord")} B), a node in the table by pidfs inode ({Size("ConcurrentDictionary<ulong, ChildRecord>.Node")} B) and one in the last-seen-by-number table ({Size("ConcurrentDictionary<int, ChildRecord>.Node")} B): {objects} B, plus both tables' bucket arrays — the {Fmt.Value(pd)} B measured. Process keeps {Fmt.Value(ps)} B (`Process` {Size("Process")} B, `SafeProcessHandle` {Size("SafeProcessHandle")} B, `ProcessWaitState` {Size("ProcessWaitState")} B and a dictionary entry), so the goal of 0.25 × is {target} B: the ≤ 1 KiB goal is met, the ratio is not.");
-        row.Diagnosis.Add($"- What would move it: `ChildRecord.Final` holds an `ExitStatus?` inline, whose `Rusage` alone is 64 B (~{exitStatusInline} B of the record's {Size("ChildRecord")}) for a value that exists only after the reap — a reference set at reap would shrink every live record; the table by inode as a `Dictionary` under a lock (struct entries, ~24 B) instead of `ConcurrentDictionary` nodes; the last-seen-by-number table as an array indexed by descriptor number. Together about {after} B per child, near the {target} B goal; below it would need the record and the `ProcessDescriptor` merged for children made through the object layer.");
+        row.Diagnosis.Add($"- Per live child Procdesc keeps a `ProcessDescriptor` ({Size("ProcessDescriptor")} B), the library's `ChildRecord` ({Size("ChildRecord")} B) and two table slots of 8 B (by key, at most three quarters full; by descriptor number) — the {Fmt.Value(pd)} B measured. Process keeps {Fmt.Value(ps)} B, so the goal of 0.25 × is {target} B. Below this, the record and the `ProcessDescriptor` would have to be one object for children made through the object layer (two layers merged).");
     }
 }

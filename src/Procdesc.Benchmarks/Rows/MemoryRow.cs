@@ -68,14 +68,8 @@ internal static class MemoryRow
         var types = new List<(string Name, Type? Type)>();
         Type? record = typeof(ProcessDescriptor).Assembly.GetType("Procdesc.Backends.Linux.ChildRecord");
         Type? waiter = typeof(ProcessDescriptor).Assembly.GetType("Procdesc.Backends.Linux.ExitWaiter");
-        Type? node = typeof(System.Collections.Concurrent.ConcurrentDictionary<,>).GetNestedType("Node", System.Reflection.BindingFlags.NonPublic);
         types.Add(("ProcessDescriptor", typeof(ProcessDescriptor)));
         types.Add(("ChildRecord", record));
-        if (record is not null && node is not null)
-        {
-            types.Add(("ConcurrentDictionary<ulong, ChildRecord>.Node", node.MakeGenericType(typeof(ulong), record)));
-            types.Add(("ConcurrentDictionary<int, ChildRecord>.Node", node.MakeGenericType(typeof(int), record)));
-        }
         types.Add(("ExitWaiter", waiter));
         types.Add(("Task<ExitStatus>", typeof(Task<ExitStatus>)));
         types.Add(("Process", typeof(Process)));
@@ -144,7 +138,8 @@ internal static class MemoryRow
         var sizes = ShallowSizes();
         row.Details.Add("");
         row.Details.Add("Shallow sizes of the objects kept per live child (bytes, measured: `GC.GetAllocatedBytesForCurrentThread` around `RuntimeHelpers.GetUninitializedObject`): "
-            + string.Join("; ", sizes.Select(kv => $"`{kv.Key}` {kv.Value}")) + ".");
+            + string.Join("; ", sizes.Select(kv => $"`{kv.Key}` {kv.Value}"))
+            + ". The library's tables hold a child in two 8-byte slots: one in its table by key (open addressing, at most three quarters full), one in its array by descriptor number.");
         Diagnose.MemoryRow(row, retained, sizes);
         return row;
     }

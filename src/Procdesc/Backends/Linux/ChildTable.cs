@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Collections.Concurrent;
 using Mono.Unix.Native;
 using Procdesc.Interop;
 using static Procdesc.Interop.LinuxSyscalls;
@@ -17,10 +16,13 @@ internal enum DescriptorKind { NotOpen, NotProcdesc, Procdesc }
 /// </summary>
 internal sealed class ChildTable
 {
-    private readonly ConcurrentDictionary<ulong, ChildRecord> _byKey = new();
+    // Both tables under one lock, held only for lookups and updates (never across a system call):
+    // compact tables (8 bytes a slot) instead of ConcurrentDictionary nodes (40-48 bytes a child).
+    private readonly Lock _gate = new();
+    private readonly RecordsByKey _byKey = new();
     // The record each number was last seen naming: when a number turns out to name something else,
     // the old child may have lost its last descriptor behind the library's back.
-    private readonly ConcurrentDictionary<int, ChildRecord> _lastSeenByFd = new();
+    private readonly RecordsByNumber _lastSeenByFd = new();
     private readonly ReleaseCandidates _candidates;
 
     /// <param name="identity">How this kernel tells processes apart.</param>
@@ -77,7 +79,7 @@ internal sealed class ChildTable
                 errno = (int)Errno.EBADF; // not a procdesc: EBADF for every call but pdwait (EINVAL)
             return kind;
         }
-        if (key == 0 && Identity.ReapsAtLastClose && _lastSeenByFd.TryGetValue(fd, out ChildRecord? before)
+        if (key == 0 && Identity.ReapsAtLastClose && LastSeen(fd) is { } before
             && before.CreatedHere && !before.ZombieKept && IsGone(before))
         {
             // Owner tags: the file's process is reaped and its tag went with it. The number was the
@@ -86,25 +88,28 @@ internal sealed class ChildTable
             record = before;
             return DescriptorKind.Procdesc;
         }
-        if (key == 0 || !_byKey.TryGetValue(key, out ChildRecord? found))
+        if (key == 0 || !TryGet(key, out ChildRecord? found))
         {
             // Not made here (or not tagged): learn what the kernel still knows of it, through the
             // caller's number, and file it under its key if the tier can give it one.
             ProcessFacts facts = ProcessFacts.Read(fd);
             if (key == 0)
                 key = facts.Pid > 0 ? AdoptUntagged(fd, facts.Pid) : 0;
-            if (key != 0 && _byKey.TryGetValue(key, out found))
+            if (key != 0 && TryGet(key, out found))
             {
                 // A pidfd_open copy of a child this table knows.
             }
             else
             {
-                found = new ChildRecord(key, facts.Pid, createdHere: false, daemon: true, facts.StartTimeUnixNs, facts.Uid, facts.Gid);
+                found = new ChildRecord(key, Identity.KeysNeverReused, facts.Pid, createdHere: false, daemon: true, facts.StartTimeUnixNs);
                 if (key != 0)
-                    found = _byKey.GetOrAdd(key, found);
+                {
+                    lock (_gate)
+                        found = _byKey.GetOrAdd(found);
+                }
             }
         }
-        record = found;
+        record = found!;
         NoteNumberNames(fd, record);
         return DescriptorKind.Procdesc;
     }
@@ -114,7 +119,8 @@ internal sealed class ChildTable
     {
         // Another thread may have looked at the new number first and adopted it as a foreign
         // pidfd: the library's own record wins.
-        _byKey[record.Key] = record;
+        lock (_gate)
+            _byKey.Set(record);
         NoteNumberNames(fd, record);
     }
 
@@ -122,7 +128,10 @@ internal sealed class ChildTable
     /// was last seen naming if that differs, may have lost their last copy.</summary>
     internal void NoteClosed(int fd, ChildRecord? record)
     {
-        if (_lastSeenByFd.TryRemove(fd, out ChildRecord? before) && !ReferenceEquals(before, record))
+        ChildRecord? before;
+        lock (_gate)
+            before = _lastSeenByFd.Remove(fd);
+        if (before is not null && !ReferenceEquals(before, record))
             _candidates.Add(before);
         if (record is not null)
         {
@@ -133,13 +142,37 @@ internal sealed class ChildTable
     }
 
     /// <summary>Removes a record that has no descriptor left and needs no reaping.</summary>
-    internal void Forget(ChildRecord record) =>
-        _byKey.TryRemove(new KeyValuePair<ulong, ChildRecord>(record.Key, record));
+    internal void Forget(ChildRecord record)
+    {
+        lock (_gate)
+            _byKey.Remove(record);
+    }
 
-    internal bool TryGet(ulong key, out ChildRecord? record) => _byKey.TryGetValue(key, out record);
+    internal bool TryGet(ulong key, out ChildRecord? record)
+    {
+        lock (_gate)
+            return _byKey.TryGet(key, out record);
+    }
+
+    /// <summary>The record <paramref name="fd"/> was last seen naming, or null.</summary>
+    private ChildRecord? LastSeen(int fd)
+    {
+        lock (_gate)
+            return _lastSeenByFd.Get(fd);
+    }
+
+    /// <summary>Records in the table (tests count them to see that none outlives its child).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_gate)
+                return _byKey.Count;
+        }
+    }
 
     /// <summary>What the table knows of the child with <paramref name="pid"/> (a diagnostic for tests' messages).</summary>
-    internal string Diagnose(int pid) => string.Join("; ", _byKey.Values.Where(r => r.Pid == pid).Select(r =>
+    internal string Diagnose(int pid) => string.Join("; ", Records().Where(r => r.Pid == pid).Select(r =>
         $"record key {r.Key} reaped {r.Reaped} zombie kept {r.ZombieKept} released {r.Released} killed {r.Killed} held {r.Held} in flight {r.InFlight} release when idle {r.ReleaseWhenIdle} known number {r.KnownNumber}"))
         ;
 
@@ -147,12 +180,24 @@ internal sealed class ChildTable
     /// checked, and a child whose number no longer names it may have lost its last copy.</summary>
     internal void AuditNumbers()
     {
-        foreach ((int fd, ChildRecord record) in _lastSeenByFd)
+        List<(int Fd, ChildRecord Record)> seen;
+        lock (_gate)
+            seen = _lastSeenByFd.Snapshot();
+        foreach ((int fd, ChildRecord record) in seen)
         {
             bool stillNames = Classify(fd, out ulong key, out _) == DescriptorKind.Procdesc && key == record.Key;
-            if (!stillNames && _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, record)))
+            bool removed;
+            lock (_gate)
+                removed = !stillNames && _lastSeenByFd.Remove(fd, record);
+            if (removed)
                 _candidates.Add(record);
         }
+    }
+
+    private List<ChildRecord> Records()
+    {
+        lock (_gate)
+            return _byKey.Snapshot();
     }
 
     /// <summary>
@@ -168,21 +213,20 @@ internal sealed class ChildTable
             return;
         if (now is not null)
             now.KnownNumber = fd;
-        if (_lastSeenByFd.TryGetValue(fd, out ChildRecord? before))
+        ChildRecord? before;
+        lock (_gate)
         {
+            before = _lastSeenByFd.Get(fd);
             if (ReferenceEquals(before, now))
                 return;
-            // The number was closed behind the library's back (close, dup2 over it) and reused.
+            // Before non-null: the number was closed behind the library's back (close, dup2 over it) and reused.
             if (now is null)
-                _lastSeenByFd.TryRemove(new KeyValuePair<int, ChildRecord>(fd, before));
+                _lastSeenByFd.Remove(fd);
             else
-                _lastSeenByFd[fd] = now;
+                _lastSeenByFd.Set(fd, now);
+        }
+        if (before is not null)
             _candidates.Add(before);
-        }
-        else if (now is not null)
-        {
-            _lastSeenByFd[fd] = now;
-        }
     }
 
     /// <summary>

@@ -245,7 +245,8 @@ internal static unsafe class ChildWaits
     private static WaitReport FromStatusWord(ChildRecord record, int status)
     {
         int signal = status & 0x7f;
-        var report = new WaitReport { Pid = record.Pid, Uid = record.Uid, UsageMissing = true };
+        // The kernel's kept status carries no uid: the real uid this process gives its children.
+        var report = new WaitReport { Pid = record.Pid, Uid = Libc.getuid(), UsageMissing = true };
         if (signal == 0)
             (report.Code, report.Status) = (CLD_EXITED, (status >> 8) & 0xff);
         else

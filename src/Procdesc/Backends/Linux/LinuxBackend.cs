@@ -42,6 +42,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
     /// <summary>Entries in the kept-status store (tests check that they do not outlive their children).</summary>
     internal int KeptExitCount => _exits.Count;
 
+    /// <summary>Records in the child table (tests check that they do not outlive their children).</summary>
+    internal int RecordCount => _table.Count;
+
     /// <summary>The kernel tier's way of naming processes behind descriptor numbers (contract §12).</summary>
     internal PidfdIdentity Identity { get; }
 
@@ -117,7 +120,9 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             Libc.fcntl(pidfd, Libc.F_SETFD, 0); // pidfds are born close-on-exec; FreeBSD's are not
         // The caller's descriptor is the only one: the library takes its own only when it must act
         // without the caller (after the last close).
-        var record = new ChildRecord(key, pid, createdHere: true, daemon, startTime, Libc.getuid(), Libc.getgid(), kernelKills, parent);
+        ChildRecord record = parent is null
+            ? new ChildRecord(key, Identity.KeysNeverReused, pid, createdHere: true, daemon, startTime, kernelKills)
+            : new HelperChildRecord(key, Identity.KeysNeverReused, pid, daemon, startTime, parent);
         _table.Register(record, pidfd);
         fd = pidfd;
         return pid;

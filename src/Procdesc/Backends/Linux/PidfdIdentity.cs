@@ -36,6 +36,10 @@ internal abstract class PidfdIdentity
     /// status (waitid WNOWAIT) and leaves the zombie until then.
     /// </summary>
     internal abstract bool ReapsAtLastClose { get; }
+
+    /// <summary>True when a key names one process for ever (never reused for another): then it is
+    /// the record's id as well (<see cref="ChildRecord"/>).</summary>
+    internal abstract bool KeysNeverReused { get; }
 }
 
 /// <summary>Linux 6.9+: every pidfd of one process has the same pidfs inode, never reused.</summary>
@@ -64,6 +68,8 @@ internal sealed class PidfsIdentity(ulong pidfsDevice) : PidfdIdentity
         LinuxStat.Identity(pidfd, out _, out ulong inode) == 0 ? inode : 0;
 
     internal override bool ReapsAtLastClose => false;
+
+    internal override bool KeysNeverReused => true;
 }
 
 /// <summary>
@@ -116,6 +122,8 @@ internal sealed class OwnerTagIdentity(ulong anonDevice, ulong anonInode, bool a
     }
 
     internal override bool ReapsAtLastClose => true;
+
+    internal override bool KeysNeverReused => false; // a pid
 
     private static bool IsPidfd(int fd) =>
         pidfd_send_signal(fd, 0) == 0 || Marshal.GetLastPInvokeError() != (int)Errno.EBADF;
