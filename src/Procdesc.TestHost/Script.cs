@@ -14,7 +14,9 @@ namespace Procdesc.TestHost;
 /// </summary>
 /// <remarks>
 /// Commands (NAME names a child; answers start with "ok" or "error"):
-///   fork NAME [daemon] [CMD…]  start `sleep 60` (or CMD through /bin/sh -c) → "ok PID FD"
+///   fork NAME [daemon] [closing] [CMD…]  start `sleep 60` (or CMD through /bin/sh -c) → "ok PID FD";
+///                              closing: PdChild.WithoutOtherDescriptors
+///   nocloexec LOWEST           opens /dev/null without close-on-exec at LOWEST or above → "ok FD"
 ///   dispose NAME               ProcessDescriptor.Dispose
 ///   forget NAME                drop the object without closing its number (a sweep will)
 ///   dup NAME NEW               ProcessDescriptor.Duplicate, named NEW
@@ -96,11 +98,18 @@ internal static unsafe class Script
         {
             case "fork":
             {
-                bool daemon = w.Length > 2 && w[2] == "daemon";
-                int commandAt = daemon ? 3 : 2;
+                int commandAt = 2;
+                bool daemon = w.Length > commandAt && w[commandAt] == "daemon";
+                if (daemon)
+                    commandAt++;
+                bool closing = w.Length > commandAt && w[commandAt] == "closing";
+                if (closing)
+                    commandAt++;
                 PdChild program = w.Length > commandAt
                     ? PdChild.Exec("/bin/sh", ["sh", "-c", string.Join(' ', w[commandAt..])])
                     : PdChild.Exec("/bin/sleep", ["sleep", "60"]);
+                if (closing)
+                    program = program.WithoutOtherDescriptors();
                 var descriptor = ProcessDescriptor.Fork(program, PdFlags.CloExec | (daemon ? PdFlags.Daemon : 0));
                 Children[w[1]] = new Child { Descriptor = descriptor };
                 return $"ok {descriptor.Pid} {descriptor.DangerousGetHandle()}";
@@ -157,6 +166,14 @@ internal static unsafe class Script
                 while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
                     Filler.Add(fd);
                 return $"ok {Filler.Count} {Marshal.GetLastPInvokeError()}";
+            }
+            case "nocloexec":
+            {
+                int file = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                int fd = fcntl(file, F_DUPFD, int.Parse(w[1]));
+                int errno = Marshal.GetLastPInvokeError();
+                close(file);
+                return fd >= 0 ? $"ok {fd}" : $"error fcntl {errno}";
             }
             case "unfill":
                 foreach (int fd in Filler)
@@ -237,12 +254,13 @@ internal static unsafe class Script
         return $"ok {swept}";
     }
 
-    private const int RLIMIT_NOFILE = 7, O_RDONLY = 0, O_CLOEXEC = 0x80000;
+    private const int RLIMIT_NOFILE = 7, O_RDONLY = 0, O_CLOEXEC = 0x80000, F_DUPFD = 0;
 
     [DllImport("libc", SetLastError = true)] private static extern int getrlimit(int resource, ulong* limits);
     [DllImport("libc", SetLastError = true)] private static extern int setrlimit(int resource, ulong* limits);
     [DllImport("libc", SetLastError = true)] private static extern int open(string path, int flags);
     [DllImport("libc", SetLastError = true)] private static extern int close(int fd);
     [DllImport("libc", SetLastError = true)] private static extern int dup2(int fd, int to);
+    [DllImport("libc", SetLastError = true)] private static extern int fcntl(int fd, int cmd, int arg);
     [DllImport("libc", SetLastError = true)] private static extern long syscall(long number, long a, long b, long c);
 }

@@ -128,7 +128,7 @@ public class FreeBsdAbiTests
         Size<SpawnRequest>("struct pd_spawn_request");
         foreach ((string c, string field) in new[] { ("path", "Path"), ("argv", "Argv"), ("envp", "Envp"), ("fd_map", "FdMap"),
             ("fd_scratch", "FdScratch"), ("fd_map_count", "FdMapCount"), ("death_signal", "DeathSignal"), ("cwd", "WorkingDirectory"),
-            ("expected_parent", "ExpectedParent"), ("pd_flags", "PdFlags"), ("pdrfork_thread", "PdrforkThread"), ("clone_flags", "CloneFlags"), ("credentials", "Credentials"), ("sandbox_ruleset", "SandboxRuleset"), ("no_new_privs", "NoNewPrivs"), ("default_signals", "DefaultSignals"), ("script_argv", "ScriptArgv") })
+            ("expected_parent", "ExpectedParent"), ("pd_flags", "PdFlags"), ("pdrfork_thread", "PdrforkThread"), ("clone_flags", "CloneFlags"), ("credentials", "Credentials"), ("sandbox_ruleset", "SandboxRuleset"), ("no_new_privs", "NoNewPrivs"), ("default_signals", "DefaultSignals"), ("script_argv", "ScriptArgv"), ("close_from", "CloseFrom") })
             Offset<SpawnRequest>("struct pd_spawn_request", c, field);
 
         // Constants.

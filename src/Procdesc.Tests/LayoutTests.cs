@@ -22,7 +22,7 @@ public class LayoutTests
             #include <stdio.h>
             #include <stddef.h>
             int main(void) {
-                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct pd_spawn_request),
+                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct pd_spawn_request),
                     offsetof(struct pd_spawn_request, path), offsetof(struct pd_spawn_request, argv),
                     offsetof(struct pd_spawn_request, envp), offsetof(struct pd_spawn_request, fd_map),
                     offsetof(struct pd_spawn_request, fd_scratch), offsetof(struct pd_spawn_request, fd_map_count),
@@ -30,11 +30,12 @@ public class LayoutTests
                     offsetof(struct pd_spawn_request, expected_parent), offsetof(struct pd_spawn_request, pd_flags),
                     offsetof(struct pd_spawn_request, pdrfork_thread), offsetof(struct pd_spawn_request, clone_flags), offsetof(struct pd_spawn_request, credentials),
                     offsetof(struct pd_spawn_request, sandbox_ruleset), offsetof(struct pd_spawn_request, no_new_privs),
-                    offsetof(struct pd_spawn_request, default_signals), offsetof(struct pd_spawn_request, script_argv));
+                    offsetof(struct pd_spawn_request, default_signals), offsetof(struct pd_spawn_request, script_argv),
+                    offsetof(struct pd_spawn_request, close_from));
                 return 0;
             }
             """);
-        string[] fields = ["Path", "Argv", "Envp", "FdMap", "FdScratch", "FdMapCount", "DeathSignal", "WorkingDirectory", "ExpectedParent", "PdFlags", "PdrforkThread", "CloneFlags", "Credentials", "SandboxRuleset", "NoNewPrivs", "DefaultSignals", "ScriptArgv"];
+        string[] fields = ["Path", "Argv", "Envp", "FdMap", "FdScratch", "FdMapCount", "DeathSignal", "WorkingDirectory", "ExpectedParent", "PdFlags", "PdrforkThread", "CloneFlags", "Credentials", "SandboxRuleset", "NoNewPrivs", "DefaultSignals", "ScriptArgv", "CloseFrom"];
         string managed = string.Join(' ', new[] { Marshal.SizeOf<SpawnRequest>().ToString() }
             .Concat(fields.Select(f => Marshal.OffsetOf<SpawnRequest>(f).ToString())));
         probe.Trim().ShouldBe(managed);

@@ -29,6 +29,8 @@ struct pd_spawn_request {
     int no_new_privs;     /* Linux: 1 to set no_new_privs in the child (every sandbox does; Landlock requires it) */
     uint64_t default_signals;  /* signals set back to SIG_DFL before exec, ignored or not: bit n-1 for host signal n */
     char *const *script_argv;  /* NULL, or execvp's ENOEXEC fallback: {"/bin/sh", path, argv[1], ..., NULL} */
+    int close_from;       /* 0, or: the child closes every descriptor >= close_from except the fd_map targets before exec */
+    int reserved;
 };
 
 #if defined(__LP64__) || defined(_LP64)
@@ -45,7 +47,8 @@ _Static_assert(offsetof(struct pd_spawn_request, sandbox_ruleset) == 88, "SpawnR
 _Static_assert(offsetof(struct pd_spawn_request, no_new_privs) == 92, "SpawnRequest.NoNewPrivs");
 _Static_assert(offsetof(struct pd_spawn_request, default_signals) == 96, "SpawnRequest.DefaultSignals");
 _Static_assert(offsetof(struct pd_spawn_request, script_argv) == 104, "SpawnRequest.ScriptArgv");
-_Static_assert(sizeof(struct pd_spawn_request) == 112, "sizeof(SpawnRequest)");
+_Static_assert(offsetof(struct pd_spawn_request, close_from) == 112, "SpawnRequest.CloseFrom");
+_Static_assert(sizeof(struct pd_spawn_request) == 120, "sizeof(SpawnRequest)");
 #endif
 
 #endif

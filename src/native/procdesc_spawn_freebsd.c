@@ -160,6 +160,27 @@ static int lift_lower_end(int pipe_fds[2])
     return 0;
 }
 
+/* PdChild.WithoutOtherDescriptors: every descriptor >= req->close_from but the fd_map targets and
+ * `keep` (the report pipe, close-on-exec) is closed before exec, with close_range(2) (FreeBSD 13)
+ * over the gaps between the few numbers kept. */
+static int close_others(const struct pd_spawn_request *req, int keep)
+{
+    unsigned int lo = (unsigned int)req->close_from;
+    while (1) {
+        unsigned int next = ~0U; /* the next number kept at or above lo */
+        for (int i = 0; i < req->fd_map_count; i++)
+            if ((unsigned int)req->fd_map[2 * i] >= lo && (unsigned int)req->fd_map[2 * i] < next)
+                next = (unsigned int)req->fd_map[2 * i];
+        if (keep >= 0 && (unsigned int)keep >= lo && (unsigned int)keep < next)
+            next = (unsigned int)keep;
+        if (next > lo && close_range(lo, next == ~0U ? ~0U : next - 1, 0) != 0)
+            return errno;
+        if (next == ~0U)
+            return 0;
+        lo = next + 1;
+    }
+}
+
 static int child_main(void *arg)
 {
     struct pd_spawn_shared *shared = arg;
@@ -181,6 +202,8 @@ static int child_main(void *arg)
     }
     if (err == 0)
         err = apply_fd_map(req);
+    if (err == 0 && req->close_from > 0)
+        err = close_others(req, report_fd);
     if (err == 0 && req->cwd && syscall(SYS_chdir, req->cwd) != 0)
         err = errno;
     if (err == 0) {

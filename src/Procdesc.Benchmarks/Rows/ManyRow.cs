@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 using Mono.Unix.Native;
 using Procdesc.Benchmarks.Harness;
 
@@ -47,19 +48,21 @@ internal static class ManyRow
         Thread.Sleep(100);
         Run4 run = subject switch
         {
-            "procdesc" => Procdesc(n, daemon: false),
-            "procdesc-daemon" => Procdesc(n, daemon: true),
-            _ => Processes(n),
+            "procdesc" => Procdesc(n, closing: false),
+            "procdesc-closing" => Procdesc(n, closing: true),
+            "process-holding" => Processes(n, holding: true),
+            _ => Processes(n, holding: false),
         };
         Console.WriteLine("ready " + run.ToLine());
         return 0;
     }
 
-    /// <summary>With <paramref name="daemon"/>, children are made with PD_DAEMON, which the library
-    /// creates on the caller's thread instead of its spawner thread (a diagnostic: no kill-on-close).</summary>
-    private static Run4 Procdesc(int n, bool daemon)
+    /// <summary>With <paramref name="closing"/>, children are made with
+    /// <see cref="PdChild.WithoutOtherDescriptors"/> (a diagnostic: the child does not get this
+    /// process's descriptor table, so a start does not pay for the descriptors already open).</summary>
+    private static Run4 Procdesc(int n, bool closing)
     {
-        PdChild sleeper = PdChild.ExecFromPath("sleep", ["sleep", "60"]);
+        PdChild sleeper = PdChild.ExecFromPath("sleep", ["sleep", "60"]).WithoutOtherDescriptors();
         var children = new ProcessDescriptor[n];
         var exits = new Task<ExitStatus>[n];
         var startUs = new double[n];
@@ -69,7 +72,7 @@ internal static class ManyRow
         for (int i = 0; i < n; i++)
         {
             long s = Native.NowNs();
-            children[i] = daemon ? ProcessDescriptor.Fork(sleeper, PdFlags.CloExec | PdFlags.Daemon) : ProcessDescriptor.Start("sleep", "60");
+            children[i] = closing ? ProcessDescriptor.Fork(sleeper, PdFlags.CloExec) : ProcessDescriptor.Start("sleep", "60");
             exits[i] = children[i].WaitAsync();
             startUs[i] = (Native.NowNs() - s) / 1000.0;
         }
@@ -94,8 +97,12 @@ internal static class ManyRow
             Tenth(startUs, first: true), Tenth(startUs, first: false), fdsAtPeak);
     }
 
-    private static Run4 Processes(int n)
+    /// <summary>With <paramref name="holding"/>, one close-on-exec descriptor (/dev/null) is opened
+    /// after each start and held until the end, as Procdesc holds one per child (a diagnostic: the
+    /// same descriptor table on both sides).</summary>
+    private static Run4 Processes(int n, bool holding)
     {
+        var held = new List<SafeFileHandle>(holding ? n : 0);
         var children = new Process[n];
         var exits = new Task[n];
         var startUs = new double[n];
@@ -109,6 +116,8 @@ internal static class ManyRow
             children[i] = Process.Start(info)!;
             exits[i] = children[i].WaitForExitAsync();
             startUs[i] = (Native.NowNs() - s) / 1000.0;
+            if (holding)
+                held.Add(File.OpenHandle("/dev/null"));
         }
         long t1 = Native.NowNs();
         int fdsAtPeak = Native.OpenDescriptorCount();
@@ -121,6 +130,8 @@ internal static class ManyRow
         foreach (Process child in children)
             child.Dispose();
         long t4 = Native.NowNs();
+        foreach (SafeFileHandle handle in held)
+            handle.Dispose();
         return new Run4(Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4), 0, threadsBefore, sampler.Peak,
             Tenth(startUs, first: true), Tenth(startUs, first: false), fdsAtPeak);
     }
@@ -143,7 +154,8 @@ internal static class ManyRow
         }
         var pd = new List<Run4>();
         var ps = new List<Run4>();
-        var daemons = new List<Run4>();
+        var closing = new List<Run4>();
+        var holding = new List<Run4>();
         for (int round = 0; round < rounds; round++)
         {
             bool procdescFirst = round % 2 == 0;
@@ -154,8 +166,14 @@ internal static class ManyRow
                 else
                     ps.Add(InWorker("process", count));
             }
-            daemons.Add(InWorker("procdesc-daemon", count));
-            progress($"round {round + 1}/{rounds}: Procdesc {pd[^1].TotalMs:F0} ms, Process {ps[^1].TotalMs:F0} ms, Procdesc PD_DAEMON {daemons[^1].TotalMs:F0} ms");
+            for (int k = 0; k < 2; k++)
+            {
+                if ((k == 0) == procdescFirst)
+                    closing.Add(InWorker("procdesc-closing", count));
+                else
+                    holding.Add(InWorker("process-holding", count));
+            }
+            progress($"round {round + 1}/{rounds}: Procdesc {pd[^1].TotalMs:F0} ms, Process {ps[^1].TotalMs:F0} ms; Procdesc WithoutOtherDescriptors {closing[^1].TotalMs:F0} ms, Process holding a descriptor per child {holding[^1].TotalMs:F0} ms");
         }
         int tenthCount = Math.Max(1, n / 10);
         Run4 small = InWorker("procdesc", tenthCount.ToString(CultureInfo.InvariantCulture));
@@ -174,18 +192,26 @@ internal static class ManyRow
         double fdRatio = Stats.Median(Stats.PairedRatios(fd["loaded"], fd["bare"]));
 
         double[] totals = Stats.PairedRatios(pd.Select(x => x.TotalMs).ToList(), ps.Select(x => x.TotalMs).ToList());
+        double[] closingTotals = Stats.PairedRatios(closing.Select(x => x.TotalMs).ToList(), ps.Select(x => x.TotalMs).ToList());
+        double[] sameTableTotals = Stats.PairedRatios(pd.Select(x => x.TotalMs).ToList(), holding.Select(x => x.TotalMs).ToList());
         string stat = $"median of {rounds} run{(rounds > 1 ? "s" : "")}";
         double Med(List<Run4> runs, Func<Run4, double> f) => Stats.Median(runs.Select(f));
-        row.Method = $"{n} children of `sleep 60` (PATH search on both sides), each run in a fresh runtime (this harness with `--worker many`), so that neither side inherits the other's threads, descriptors or signal handling. Procdesc: `ProcessDescriptor.Start` + `WaitAsync()` for each, then `Kill(SIGKILL)` each, then `Task.WaitAll`. Process: `Process.Start` + `WaitForExitAsync()` for each, `Kill()` each, `Task.WaitAll`. The total is start + kill + await; `Dispose` of all is timed apart (for Procdesc the library then closes its own descriptors in the background: \"settle\"). Threads: /proc/self/status sampled every 2 ms, peak minus the count before the first child. {rounds} run{(rounds > 1 ? "s" : "")} of each, alternating which goes first; a third run per round makes Procdesc's children with PD_DAEMON (a diagnostic: the library then creates them on the calling thread instead of its spawner thread, and does not kill them on close). RLIMIT_NOFILE {Rlimit()}.";
+        row.Method = $"{n} children of `sleep 60` (PATH search on both sides), each run in a fresh runtime (this harness with `--worker many`), so that neither side inherits the other's threads, descriptors or signal handling. Procdesc: `ProcessDescriptor.Start` + `WaitAsync()` for each, then `Kill(SIGKILL)` each, then `Task.WaitAll`. Process: `Process.Start` + `WaitForExitAsync()` for each, `Kill()` each, `Task.WaitAll`. The total is start + kill + await; `Dispose` of all is timed apart (for Procdesc the library then closes its own descriptors in the background: \"settle\"). Threads: /proc/self/status sampled every 2 ms, peak minus the count before the first child. {rounds} run{(rounds > 1 ? "s" : "")} of each, alternating which goes first. Two diagnostics per round, alternating too: Procdesc's children made with `PdChild.WithoutOtherDescriptors()` (the child does not get this process's descriptor table), and Process with one close-on-exec descriptor (/dev/null) opened after each start and held to the end, as Procdesc holds one per child (the same table on both sides). RLIMIT_NOFILE {Rlimit()}.";
         row.Figures.Add(Figure.Versus("4,000 children: total", "ProcessDescriptor + WaitAsync", Med(pd, x => x.TotalMs), "ms", stat,
+            "Process + WaitForExitAsync", Med(ps, x => x.TotalMs), Stats.Median(totals), totals, 1.0));
+        row.Figures.Add(Figure.Versus("4,000 children: total, against issue 7's goal", "ProcessDescriptor + WaitAsync", Med(pd, x => x.TotalMs), "ms", stat,
             "Process + WaitForExitAsync", Med(ps, x => x.TotalMs), Stats.Median(totals), totals, 0.5));
+        row.Figures.Add(Figure.Versus("diagnostic: total, children made WithoutOtherDescriptors", "ProcessDescriptor.Fork(… .WithoutOtherDescriptors()) + WaitAsync", Med(closing, x => x.TotalMs), "ms", stat,
+            "Process + WaitForExitAsync", Med(ps, x => x.TotalMs), Stats.Median(closingTotals), closingTotals, null));
+        row.Figures.Add(Figure.Versus("diagnostic: total, the same descriptor table on both sides", "ProcessDescriptor + WaitAsync", Med(pd, x => x.TotalMs), "ms", stat,
+            "Process + WaitForExitAsync, holding one descriptor per child", Med(holding, x => x.TotalMs), Stats.Median(sameTableTotals), sameTableTotals, null));
         row.Figures.Add(Figure.Absolute("threads used (peak − before)", "ProcessDescriptor + WaitAsync", Med(pd, x => x.ThreadsUsed), "threads", stat,
             null, "Process + WaitForExitAsync", Med(ps, x => x.ThreadsUsed),
             $"Procdesc with {tenthCount} children: {small.ThreadsUsed}; with {n}: {Med(pd, x => x.ThreadsUsed)} — O(1)."));
-        row.Details.Add("| phase (median ms) | Procdesc | Process | ratio of medians | diagnostic: Procdesc with PD_DAEMON (created on the caller's thread) |");
-        row.Details.Add("|---|---|---|---|---|");
+        row.Details.Add("| phase (median ms) | Procdesc | Process | ratio of medians | diagnostic: Procdesc, WithoutOtherDescriptors | diagnostic: Process holding a descriptor per child |");
+        row.Details.Add("|---|---|---|---|---|---|");
         void Phase(string name, Func<Run4, double> f) =>
-            row.Details.Add($"| {name} | {Fmt.Value(Med(pd, f))} | {Fmt.Value(Med(ps, f))} | {(Med(ps, f) > 0 ? Fmt.Ratio(Med(pd, f) / Med(ps, f)) : "—")} | {Fmt.Value(Med(daemons, f))} |");
+            row.Details.Add($"| {name} | {Fmt.Value(Med(pd, f))} | {Fmt.Value(Med(ps, f))} | {(Med(ps, f) > 0 ? Fmt.Ratio(Med(pd, f) / Med(ps, f)) : "—")} | {Fmt.Value(Med(closing, f))} | {Fmt.Value(Med(holding, f))} |");
         Phase("start all (+ register the wait)", x => x.StartMs);
         Phase("kill all", x => x.KillMs);
         Phase("await all exits", x => x.AwaitMs);
@@ -199,7 +225,7 @@ internal static class ManyRow
         row.Details.Add($"Threads before / peak, per run: Procdesc {string.Join(", ", pd.Select(x => $"{x.ThreadsBefore}/{x.ThreadsPeak}"))}; Process {string.Join(", ", ps.Select(x => $"{x.ThreadsBefore}/{x.ThreadsPeak}"))}; Procdesc with {tenthCount} children {small.ThreadsBefore}/{small.ThreadsPeak}.");
         row.Details.Add("");
         row.Details.Add($"Open descriptors and the cost of a spawn, in C (`native/spawn_loop.c clone`, interleaved, median of {o.Pick(7, 1)} rounds × {batch}): clone(CLONE_VM|CLONE_VFORK) + execve + waitpid of /bin/true costs {Fmt.Us(Stats.Median(fd["bare"]))} with no extra descriptor and {Fmt.Us(Stats.Median(fd["loaded"]))} with {descriptors} close-on-exec descriptors open (the Procdesc side's count with all children live): × {Fmt.Ratio(fdRatio)}. The kernel copies the descriptor table at clone (no CLONE_FILES) and closes every close-on-exec descriptor at exec.".Replace("|", "\\|", StringComparison.Ordinal));
-        Diagnose.ManyRow(row, pd, ps, daemons, descriptors, Stats.Median(fd["bare"]), Stats.Median(fd["loaded"]));
+        Diagnose.ManyRow(row, pd, ps, closing, holding, descriptors, Stats.Median(fd["bare"]), Stats.Median(fd["loaded"]));
         return row;
     }
 

@@ -80,6 +80,7 @@ internal sealed unsafe class SpawnRequestBlock : IDisposable
             SandboxRuleset = -1,
             DefaultSignals = DefaultSignalsOf(child),
             ScriptArgv = scriptArgv,
+            CloseFrom = child.ClosesOtherDescriptors ? 3 : 0,
         };
     }
 

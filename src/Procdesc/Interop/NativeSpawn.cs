@@ -24,6 +24,9 @@ internal unsafe struct SpawnRequest
     public int NoNewPrivs;
     public ulong DefaultSignals;
     public byte** ScriptArgv;
+    /// <summary>0, or the child closes every descriptor from this number up but the FdMap targets.</summary>
+    public int CloseFrom;
+    public int Reserved;
 }
 
 internal static unsafe partial class NativeSpawn

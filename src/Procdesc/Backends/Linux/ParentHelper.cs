@@ -92,11 +92,14 @@ internal sealed unsafe class ParentHelper(OwnDescriptors own, SpawnerThread spaw
         if (!EnsureStarted())
             return (int)Errno.ENOSYS;
         // What a child of this program would inherit: every descriptor without close-on-exec (under
-        // its own number, unless the request puts another there) and the working directory.
+        // its own number, unless the request puts another there) — or only 0-2 with
+        // WithoutOtherDescriptors — and the working directory.
         var map = new List<(int ChildFd, int ParentFd)>(child.FdMap);
         var targets = new HashSet<int>(child.FdMap.Select(m => m.ChildFd));
         bool listed = _descriptors.TryForEach(fd =>
         {
+            if (child.ClosesOtherDescriptors && fd > 2)
+                return;
             int flags = Libc.fcntl(fd, Libc.F_GETFD, 0);
             if (flags >= 0 && (flags & Libc.FD_CLOEXEC) == 0 && !targets.Contains(fd))
                 map.Add((fd, fd)); // the library's own descriptors are all close-on-exec
