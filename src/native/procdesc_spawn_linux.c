@@ -222,8 +222,6 @@ static long apply_fd_map(const struct pd_spawn_request *req)
     return 0;
 }
 
-static int close_range_unshares(void);
-
 /* The lowest descriptor number not below `from` that is an fd_map target, or INT32_MAX. */
 static int next_target(const struct pd_spawn_request *req, int from)
 {
@@ -252,14 +250,6 @@ static long close_all_but_targets(const struct pd_spawn_request *req, int from, 
     return 0;
 }
 
-/*
- * PdChild.WithoutOtherDescriptors: only 0-2 (and the fd_map targets) survive into the program.
- * With a shared table (CLONE_FILES), close_range(n, ~0, CLOSE_RANGE_UNSHARE) gives the child a
- * private copy of the numbers below n only, so the cost does not grow with the caller's open
- * descriptors (a plain clone copies the whole table and exec closes every close-on-exec entry:
- * measured 455 us against 794 us per spawn with 4,000 open). n covers every fd_map source and
- * target; the fd map is applied in the private table, then what is left below n is closed.
- */
 /* Before close_range (Linux 5.4 - 5.8): the private table's descriptors >= from, read from
    /proc/self/fd with getdents64 (no libc), each closed unless an fd_map target; without /proc,
    every number up to the soft RLIMIT_NOFILE. */
@@ -298,9 +288,19 @@ static long close_by_listing(const struct pd_spawn_request *req, int from)
     }
 }
 
+/*
+ * PdChild.WithoutOtherDescriptors: only 0-2 (and the fd_map targets) survive into the program.
+ * With a shared table (CLONE_FILES, chosen by the parent only where close_range works),
+ * close_range(n, ~0, CLOSE_RANGE_UNSHARE) gives the child a private copy of the numbers below n
+ * only, so the cost does not grow with the caller's open descriptors (a plain clone copies the
+ * whole table and exec closes every close-on-exec entry: measured 455 us against 794 us per spawn
+ * with 4,000 open). n covers every fd_map source and target; the fd map is applied in the private
+ * table, then what is left below n is closed. Without the shared table: the child's own copy,
+ * closed by listing.
+ */
 static long keep_only_mapped(const struct pd_spawn_request *req, int files_shared)
 {
-    if (!files_shared && !close_range_unshares()) {
+    if (!files_shared) {
         long r = apply_fd_map(req);
         return r < 0 ? r : close_by_listing(req, req->close_from);
     }
@@ -308,7 +308,7 @@ static long keep_only_mapped(const struct pd_spawn_request *req, int files_share
     for (int i = 0; i < 2 * req->fd_map_count; i++)
         if (req->fd_map[i] + 1 > n)
             n = req->fd_map[i] + 1;
-    long r = raw_syscall(SYS_close_range, n, ~0U, files_shared ? PD_CLOSE_RANGE_UNSHARE : 0, 0);
+    long r = raw_syscall(SYS_close_range, n, ~0U, PD_CLOSE_RANGE_UNSHARE, 0);
     if (r < 0)
         return r;
     r = apply_fd_map(req);
@@ -386,7 +386,7 @@ static int child_main(void *arg)
 
 /* Whether close_range works here (Linux 5.9+, and not refused by a seccomp filter): asked once,
    with a range that names no descriptor. */
-static int close_range_unshares(void)
+static int close_range_works(void)
 {
     static volatile int known; /* 0 not asked, 1 yes, 2 no */
     /* Never with CLOSE_RANGE_UNSHARE here: it would give this thread a table of its own. The flag
@@ -414,7 +414,7 @@ int procdesc_spawn(const struct pd_spawn_request *req, int *pidfd_out, int *pid_
 
     /* Share the table only where the child can unshare it with close_range (5.9+): a child that
        closed descriptors in a shared table would close ours. */
-    shared.files_shared = req->close_from > 0 && close_range_unshares();
+    shared.files_shared = req->close_from > 0 && close_range_works();
     struct pd_clone_args args = {
         .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | PD_CLONE_CLEAR_SIGHAND | req->clone_flags
                  | (shared.files_shared ? CLONE_FILES : 0),
