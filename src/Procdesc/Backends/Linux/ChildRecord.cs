@@ -26,7 +26,7 @@ internal class ChildRecord
     // Flag bits of _state; the bits from InFlightShift up count in-flight calls.
     private const int CreatedHereBit = 1 << 0, DaemonBit = 1 << 1, KernelKillsBit = 1 << 2, KeyIsPidBit = 1 << 3,
         NoKeyBit = 1 << 4, ReapedBit = 1 << 5, ReleasedBit = 1 << 6, ZombieKeptBit = 1 << 7, KilledBit = 1 << 8,
-        ReleaseWhenIdleBit = 1 << 9;
+        ReleaseWhenIdleBit = 1 << 9, ConsumingBit = 1 << 10;
     private const int InFlightShift = 12;
     private const int InFlightOne = 1 << InFlightShift;
 
@@ -123,6 +123,11 @@ internal class ChildRecord
 
     /// <summary>The last copy was closed while a blocking call was in flight: look again when it ends.</summary>
     internal bool ReleaseWhenIdle { get => Has(ReleaseWhenIdleBit); set => Set(ReleaseWhenIdleBit, value); }
+
+    /// <summary>A blocking wait is taking the exit status in the kernel, outside <see cref="Gate"/>
+    /// (<see cref="ChildWaits"/>): a waiter that finds the child already reaped waits for it to
+    /// publish the status instead of concluding that something outside the library took it.</summary>
+    internal bool Consuming { get => Has(ConsumingBit); set => Set(ConsumingBit, value); }
 
     /// <summary>Blocking C-shaped calls in progress on the child. Like FreeBSD's kernel, which holds
     /// the file for the length of a blocked pdwait, they keep the child from kill-on-close.</summary>

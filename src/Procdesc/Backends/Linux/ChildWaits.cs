@@ -44,9 +44,11 @@ internal struct WaitReport
 }
 
 /// <summary>
-/// Waiting on a child without ever giving one status to two callers. Statuses are consumed only
-/// under the record's lock with WNOHANG; blocking happens outside the lock with WNOWAIT, which
-/// only learns that something is there. So when several threads wait on one child, exactly one
+/// Waiting on a child without ever giving one status to two callers. Statuses are consumed under
+/// the record's lock with WNOHANG, and blocking happens outside the lock with WNOWAIT, which only
+/// learns that something is there — except for the common blocking wait for the exit alone, which
+/// one thread at a time makes in a single consuming waitid (<see cref="ConsumeBlocking"/>) and
+/// publishes under the lock as it returns. So when several threads wait on one child, exactly one
 /// takes the status and the others find <see cref="ChildRecord.Reaped"/> set.
 /// </summary>
 internal static unsafe class ChildWaits
@@ -80,6 +82,14 @@ internal static unsafe class ChildWaits
             }
             r = Attempt(record, pidfd, keepZombie ? (linuxOptions & ~(WSTOPPED | WCONTINUED)) | WNOWAIT : linuxOptions, out info, out usage, out errno);
 
+            if (r < 0 && errno == (int)Errno.ECHILD && record.Consuming)
+            {
+                // Not outside the library, perhaps: a blocking wait has just taken the status and
+                // publishes it as soon as its waitid returns.
+                AwaitPublication(record);
+                if (record.Reaped)
+                    return WaitOutcome.Gone;
+            }
             if (r < 0)
             {
                 if (errno != (int)Errno.ECHILD || !record.CreatedHere)
@@ -190,6 +200,12 @@ internal static unsafe class ChildWaits
     internal static WaitOutcome Wait(ChildRecord record, int fd, int linuxOptions, ChildHandles handles,
         ReleaseCandidates candidates, KeptExits exits, out WaitReport report, out int errno)
     {
+        if (CanConsumeBlocking(record, linuxOptions, handles))
+        {
+            WaitOutcome taken = ConsumeBlocking(record, fd, linuxOptions, candidates, exits, out report, out errno);
+            if (taken != WaitOutcome.NothingYet)
+                return taken;
+        }
         WaitOutcome outcome = TryConsume(record, fd, linuxOptions, handles.ReapsAtLastClose, exits, out report, out errno);
         if (outcome != WaitOutcome.NothingYet || (linuxOptions & WNOHANG) != 0)
             return outcome;
@@ -240,6 +256,81 @@ internal static unsafe class ChildWaits
             if (record.EndInFlight())
                 candidates.Add(record); // the caller's last copy was closed while this call held the child
         }
+    }
+
+    /// <summary>
+    /// Whether a blocking wait may take the status in one consuming waitid: it waits for the exit
+    /// alone (a stop or continue report is consumed under the lock, as WNOWAIT asks nothing be
+    /// consumed), of a direct child the kernel reaps at that waitid (not the helper parent's, not a
+    /// kept zombie's tier, not an auto-reaped kernel-killed child).
+    /// </summary>
+    private static bool CanConsumeBlocking(ChildRecord record, int linuxOptions, ChildHandles handles) =>
+        (linuxOptions & (WNOHANG | WNOWAIT | WSTOPPED | WCONTINUED)) == 0
+        && record.CreatedHere && !record.KernelKills && record.Parent is null && !handles.ReapsAtLastClose;
+
+    /// <summary>
+    /// The blocking wait for an exit in one consuming waitid on the caller's <paramref name="fd"/>:
+    /// the kernel resolves the number to the child when the call starts and keeps the child, not the
+    /// number, for the length of the wait, so a close or reuse of the number meanwhile (Dispose on
+    /// another thread, which kills the child to end this wait) changes nothing; the call counts as
+    /// a reference to the child (<see cref="ChildRecord.InFlight"/>), as FreeBSD's blocked pdwait
+    /// holds the file. One thread at a time (<see cref="ChildRecord.Consuming"/>), which publishes
+    /// the status under the lock as the call returns. <see cref="WaitOutcome.NothingYet"/>: not
+    /// taken here — another thread is making this wait, or the kernel answered something the usual
+    /// protocol settles (ECHILD: reaped outside the library; EBADF...).
+    /// </summary>
+    private static WaitOutcome ConsumeBlocking(ChildRecord record, int fd, int linuxOptions, ReleaseCandidates candidates,
+        KeptExits exits, out WaitReport report, out int errno)
+    {
+        report = default;
+        errno = 0;
+        lock (record.Gate)
+        {
+            if (record.Reaped)
+                return WaitOutcome.Gone;
+            if (record.Consuming)
+                return WaitOutcome.NothingYet;
+            record.Consuming = true;
+        }
+        record.BeginInFlight();
+        int r = -1;
+        LinuxSiginfo info = default;
+        NativeRusage usage = default;
+        try
+        {
+            do
+            {
+                r = waitid(P_PIDFD, fd, &info, linuxOptions | __WALL, &usage);
+                errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
+            } while (r < 0 && errno == (int)Errno.EINTR);
+        }
+        finally
+        {
+            lock (record.Gate)
+            {
+                if (r == 0 && info.Pid != 0)
+                {
+                    report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+                    MarkReaped(record, report, exits);
+                }
+                record.Consuming = false;
+                Monitor.PulseAll(record.Gate);
+            }
+            if (record.EndInFlight())
+                candidates.Add(record); // the caller's last copy was closed while this call held the child
+        }
+        if (r == 0 && info.Pid != 0)
+            return WaitOutcome.Reported;
+        lock (record.Gate)
+            return record.Reaped ? WaitOutcome.Gone : WaitOutcome.NothingYet;
+    }
+
+    /// <summary>Under the record's lock: until the thread in <see cref="ConsumeBlocking"/> has published
+    /// what its waitid returned (it does so the moment the call returns).</summary>
+    private static void AwaitPublication(ChildRecord record)
+    {
+        while (record.Consuming)
+            Monitor.Wait(record.Gate, 1000);
     }
 
     private static WaitReport FromStatusWord(ChildRecord record, int status)

@@ -146,7 +146,7 @@ internal sealed unsafe class LinuxBackend : ProcdescBackend
             // Kill-on-close when this whole process ends: the child gets SIGKILL when its creating
             // thread dies, so it is created by the thread that lives as long as we do.
             request.Request->DeathSignal = (int)Signum.SIGKILL;
-            request.Request->ExpectedParent = Libc.getpid();
+            request.Request->ExpectedParent = Environment.ProcessId;
             return _spawner.Spawn(request.Request, out pidfd, out pid);
         }
         int fd, p;
