@@ -24,6 +24,9 @@ internal sealed unsafe class HelperSpawner : IDisposable
         _request.Request->ExpectedParent = Environment.ProcessId;
     }
 
+    /// <summary>The request's signals set back to SIG_DFL in the child (for the same request made in C).</summary>
+    internal ulong DefaultSignals => _request.Request->DefaultSignals;
+
     /// <summary>Starts and reaps <paramref name="n"/> children; nanoseconds per child.</summary>
     internal double Measure(int n)
     {

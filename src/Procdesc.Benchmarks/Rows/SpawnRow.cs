@@ -17,6 +17,8 @@ internal static class SpawnRow
     internal const string HelperName = "the library's C helper alone (diagnostic)";
     internal const string EnvpName = "pdfork with an explicit envp (diagnostic)";
     internal const string OffMainName = "pdfork from another thread: the hand-off to the spawner thread (diagnostic)";
+    internal const string HelperInCName = "the library's C helper in a C program (diagnostic)";
+    internal const string HabitsName = "C clone in a program with the .NET runtime's SIGCHLD handling and open files (diagnostic)";
 
     /// <summary>n × (pdfork + pdwait4 + close) of /bin/true; nanoseconds per child. Also the row-2 worker's loop.</summary>
     internal static double Pdfork(int n) => Pdfork(n, PD_CLOEXEC, True);
@@ -104,6 +106,12 @@ internal static class SpawnRow
         using var clone = LineWorker.Baseline("spawn_loop", "clone");
         using var posixSpawn = LineWorker.Baseline("spawn_loop", "posix_spawn");
         using var helper = new HelperSpawner("/bin/true", ["true"]);
+        // The helper outside .NET, and the bare clone with what this process adds around any child:
+        // the runtime's SIGCHLD handler and signal thread, and as many more open files as this process has.
+        using var helperInC = LineWorker.Baseline("spawn_loop", "helper", Path.Combine(AppContext.BaseDirectory, "libprocdesc_native.so"),
+            helper.DefaultSignals.ToString(CultureInfo.InvariantCulture));
+        int openHere = Directory.GetFiles("/proc/self/fd").Length - 3;
+        using var habits = LineWorker.Baseline("spawn_loop", "habits", openHere.ToString(CultureInfo.InvariantCulture));
         var environment = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             environment.Add($"{e.Key}={e.Value}");
@@ -130,6 +138,8 @@ internal static class SpawnRow
             new(HelperName, batch, WithCpu(HelperName, helper.Measure)),
             new(EnvpName, batch, n => Pdfork(n, PD_CLOEXEC, trueWithEnvp)),
             new(OffMainName, batch, OffTheMainThread),
+            new(HelperInCName, batch, n => helperInC.AskLong(n.ToString(CultureInfo.InvariantCulture))),
+            new(HabitsName, batch, n => habits.AskLong(n.ToString(CultureInfo.InvariantCulture))),
         ];
         var r = Interleaved.Run(subjects, rounds, progress, afterWarmUp: () => { cpu.Clear(); cpuOps.Clear(); });
 
@@ -149,6 +159,15 @@ internal static class SpawnRow
         row.Figures.Add(Figure.Versus("the C helper alone vs clone", HelperName, Stats.Median(r[HelperName]) / 1000, "µs", stat,
             CloneName, Stats.Median(r[CloneName]) / 1000, Stats.Median(helperRatios), helperRatios, null,
             "procdesc_spawn called directly on this thread with a request built once, then waitid(P_PIDFD) + close: the floor of the library's design; pdfork minus this is the managed side."));
+        foreach (string diagnostic in new[] { HelperInCName, HabitsName })
+        {
+            double[] cr = Stats.PairedRatios(r[diagnostic], r[CloneName]);
+            row.Figures.Add(Figure.Versus(diagnostic.Replace(" (diagnostic)", "", StringComparison.Ordinal) + " vs clone", diagnostic,
+                Stats.Median(r[diagnostic]) / 1000, "µs", stat, CloneName, Stats.Median(r[CloneName]) / 1000, Stats.Median(cr), cr, null,
+                diagnostic == HelperInCName
+                    ? "the helper with pdfork's request (death signal, signals set back to default) and waitid(P_PIDFD) + close, in a C program: what its own system calls cost"
+                    : $"a SIGCHLD handler that writes to a pipe read by a thread of its own (as the runtime's), and {openHere} more open close-on-exec files (this process's count): what this process costs any child it starts"));
+        }
         foreach (string diagnostic in new[] { EnvpName, OffMainName })
         {
             double[] dr = Stats.PairedRatios(r[diagnostic], r[PdforkName]);
@@ -189,7 +208,7 @@ internal static class SpawnRow
             foreach (string name in names)
                 row.Details.Add($"| {name} | {Fmt.Value(pdCalls.GetValueOrDefault(name))} | {Fmt.Value(cloneCalls.GetValueOrDefault(name))} |");
         }
-        Diagnose.SpawnRow(row, r, pdCpu, helperCpu, pdCalls, cloneCalls);
+        Diagnose.SpawnRow(row, r, pdCpu, helperCpu, pdCalls, cloneCalls, openHere);
         return row;
     }
 }
