@@ -134,4 +134,32 @@ public class OtherDescriptorsInChildTests
         Kids.EventuallyGone(closing).ShouldBeTrue();
         Kids.EventuallyGone(inheriting).ShouldBeTrue();
     }
+
+    [Test, Contract("§12 a call the kernel or a seccomp filter refuses: the fallback"), CancelAfter(120_000)]
+    public void WithoutOtherDescriptors_WhereCloseRangeIsRefusedAndProcIsGone_TheChildClosesEveryNumberUpToItsLimit(CancellationToken cancellation)
+    {
+        // The last fallback: no close_range and no /proc/self/fd to list, so the child closes every
+        // number below its soft RLIMIT_NOFILE. The host runs in a mount namespace of its own, where
+        // an empty tmpfs hides /proc (as AdversityTests.WithoutProc_… does), under the filter.
+        if (Environment.UserName != "root")
+            Assert.Ignore("needs root (a mount namespace, nsenter)");
+        using var host = HostProcess.Scripted("unshare", "-m", "--propagation", "private", Tool.WithoutSyscall, "436");
+        int low = int.Parse(host.Send("nocloexec 100"));
+        int high = int.Parse(host.Send("nocloexec 3000"));
+        var hide = System.Diagnostics.Process.Start("nsenter", ["-t", host.Pid.ToString(), "-m", "-r", "mount", "-t", "tmpfs", "none", "/proc"])!;
+        hide.WaitForExit(30_000).ShouldBeTrue();
+        hide.ExitCode.ShouldBe(0);
+        host.Send("fds").ShouldBe("no /proc");
+
+        int closing = int.Parse(host.Send("fork a closing").Split(' ')[0]);
+        int inheriting = int.Parse(host.Send("fork b").Split(' ')[0]);
+        DescriptorsOf(closing).ShouldBe(new SortedSet<int> { 0, 1, 2 });
+        SortedSet<int> control = DescriptorsOf(inheriting);
+        control.ShouldContain(low);
+        control.ShouldContain(high);
+        host.Send("dispose a");
+        host.Send("dispose b");
+        Kids.EventuallyGone(closing).ShouldBeTrue();
+        Kids.EventuallyGone(inheriting).ShouldBeTrue();
+    }
 }
