@@ -29,6 +29,10 @@ internal struct WaitReport
     public NativeRusage Usage;
     public bool UsageMissing;
 
+    /// <summary>What a waitid that reported something gave.</summary>
+    internal static WaitReport From(in LinuxSiginfo info, in NativeRusage usage) =>
+        new() { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+
     /// <summary>The wait(2) status word the host's own wait4 would have produced.</summary>
     internal readonly int ToStatusWord() => Code switch
     {
@@ -76,7 +80,7 @@ internal static unsafe class ChildWaits
                 r = Attempt(record, pidfd, linuxOptions & ~WEXITED, out info, out usage, out errno);
                 if (r == 0 && info.Pid != 0)
                 {
-                    report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+                    report = WaitReport.From(info, usage);
                     return WaitOutcome.Reported;
                 }
             }
@@ -111,7 +115,7 @@ internal static unsafe class ChildWaits
             if (info.Pid == 0)
                 return WaitOutcome.NothingYet;
 
-            report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+            report = WaitReport.From(info, usage);
             if (info.Code is CLD_EXITED or CLD_KILLED or CLD_DUMPED && (linuxOptions & WNOWAIT) == 0)
             {
                 MarkReaped(record, report, exits);
@@ -296,6 +300,7 @@ internal static unsafe class ChildWaits
         int r = -1;
         LinuxSiginfo info = default;
         NativeRusage usage = default;
+        WaitOutcome outcome = WaitOutcome.NothingYet;
         try
         {
             do
@@ -310,8 +315,13 @@ internal static unsafe class ChildWaits
             {
                 if (r == 0 && info.Pid != 0)
                 {
-                    report = new WaitReport { Pid = info.Pid, Code = info.Code, Status = info.Status, Uid = info.Uid, Usage = usage };
+                    report = WaitReport.From(info, usage);
                     MarkReaped(record, report, exits);
+                    outcome = WaitOutcome.Reported;
+                }
+                else if (record.Reaped)
+                {
+                    outcome = WaitOutcome.Gone; // another waiter took the status first
                 }
                 record.Consuming = false;
                 Monitor.PulseAll(record.Gate);
@@ -319,10 +329,7 @@ internal static unsafe class ChildWaits
             if (record.EndInFlight())
                 candidates.Add(record); // the caller's last copy was closed while this call held the child
         }
-        if (r == 0 && info.Pid != 0)
-            return WaitOutcome.Reported;
-        lock (record.Gate)
-            return record.Reaped ? WaitOutcome.Gone : WaitOutcome.NothingYet;
+        return outcome;
     }
 
     /// <summary>Under the record's lock: until the thread in <see cref="ConsumeBlocking"/> has published
